@@ -1,0 +1,2 @@
+// The browser comes from Debian's `chromium` package; never download one.
+module.exports = { skipDownload: true };

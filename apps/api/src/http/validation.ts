@@ -1,0 +1,116 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform, ValidationPipe } from '@nestjs/common';
+import { isUUID, type ValidationError as ClassValidatorError } from 'class-validator';
+import { type FieldError, ValidationError } from '@aos/logs-domain';
+
+/** At most this many field errors are listed in one response. */
+export const MAX_FIELD_ERRORS = 100;
+
+/**
+ * Flattens class-validator's error tree into `{field, message}` pairs with
+ * dotted/bracketed paths (`steps[2].step_index`). A message that starts with
+ * the property name loses it, since `field` already names it.
+ */
+export function flattenValidationErrors(errors: readonly ClassValidatorError[]): FieldError[] {
+  const out: FieldError[] = [];
+  // Depth-first, in the order class-validator reports, without recursion.
+  // parentIsArray is undefined when the parent's value is not on the error.
+  type Item = { error: ClassValidatorError; parentPath: string; parentIsArray?: boolean };
+  const stack: Item[] = [];
+  const push = (list: readonly ClassValidatorError[], parentPath: string, parentIsArray?: boolean) => {
+    for (let i = list.length - 1; i >= 0; i--) stack.push({ error: list[i], parentPath, parentIsArray });
+  };
+  push(errors, '', false);
+  while (stack.length > 0) {
+    const { error, parentPath, parentIsArray } = stack.pop() as Item;
+    const property = String(error.property);
+    const path = joinPath(parentPath, property, parentIsArray);
+    for (const message of Object.values(error.constraints ?? {})) {
+      out.push({ field: path, message: withoutPropertyName(message, property) });
+    }
+    if (error.children && error.children.length > 0) {
+      push(error.children, path, 'value' in error ? Array.isArray(error.value) : undefined);
+    }
+  }
+  return out;
+}
+
+function joinPath(parentPath: string, property: string, parentIsArray: boolean | undefined): string {
+  // Without the parent's value, a numeric property below the top is taken for an index.
+  const isIndex = parentIsArray ?? (parentPath !== '' && /^\d+$/.test(property));
+  if (isIndex) return `${parentPath}[${property}]`;
+  return parentPath === '' ? property : `${parentPath}.${property}`;
+}
+
+function withoutPropertyName(message: string, property: string): string {
+  const prefix = `${property} `;
+  return message.startsWith(prefix) && message.length > prefix.length ? message.slice(prefix.length) : message;
+}
+
+/** The domain ValidationError for a list of field errors, capped in length. */
+export function toValidationError(errors: FieldError[]): ValidationError {
+  if (errors.length <= MAX_FIELD_ERRORS) return new ValidationError(errors);
+  const listed = errors.slice(0, MAX_FIELD_ERRORS);
+  return new ValidationError(
+    listed,
+    `${listed.map((e) => `${e.field}: ${e.message}`).join('; ')}; and ${errors.length - MAX_FIELD_ERRORS} more`,
+  );
+}
+
+/** The `exceptionFactory` of the global ValidationPipe. */
+export function validationExceptionFactory(errors: ClassValidatorError[]): ValidationError {
+  const flat = flattenValidationErrors(errors);
+  return toValidationError(flat.length > 0 ? flat : [{ field: 'request', message: 'is invalid' }]);
+}
+
+/**
+ * Query parameters are single-valued (DESIGN.md 8: repeated ones are 400).
+ * Fastify's parser turns `?a=1&a=2` into an array; this rejects it before
+ * class-transformer could coerce it into something else.
+ */
+export function findRepeatedQueryParameters(value: unknown, name?: string): FieldError[] {
+  const repeated = (field: string): FieldError => ({ field, message: 'must be given once, not repeated' });
+  if (name) return Array.isArray(value) ? [repeated(name)] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([key]) => repeated(key));
+}
+
+/** ValidationPipe that also rejects repeated query parameters. */
+export class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query') {
+      const repeated = findRepeatedQueryParameters(value, metadata.data);
+      if (repeated.length > 0) throw toValidationError(repeated);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/**
+ * The global pipe: unknown fields are rejected, payloads become DTO
+ * instances, and every failure is a domain ValidationError (400 with
+ * `errors`).
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new StrictValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    // Keep values on errors so the flattener can tell array items from keys.
+    validationError: { target: false, value: true },
+    exceptionFactory: validationExceptionFactory,
+  });
+}
+
+/**
+ * `@Param('trace_id', UuidParamPipe)`: a UUID path or query parameter, or a
+ * 400 naming the parameter (Nest's ParseUUIDPipe cannot name it).
+ */
+@Injectable()
+export class UuidParamPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (typeof value === 'string' && isUUID(value)) return value;
+    throw ValidationError.field(metadata.data ?? metadata.type, 'must be a UUID');
+  }
+}

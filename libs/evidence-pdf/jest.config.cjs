@@ -1,0 +1,1 @@
+module.exports = { displayName: 'evidence-pdf', preset: '../../jest.preset.js', rootDir: __dirname };

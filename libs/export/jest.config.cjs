@@ -1,0 +1,1 @@
+module.exports = { displayName: 'export', preset: '../../jest.preset.js', rootDir: __dirname };

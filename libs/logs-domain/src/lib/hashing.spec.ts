@@ -1,0 +1,112 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson, computeStepHash, computeTraceHash, sha256Hex, verifyTraceIntegrity } from './hashing';
+
+// Published vectors live in ../shared/testdata beside the repository.
+const JCS = join(__dirname, '../../../../../shared/testdata/rfc8785-jcs');
+
+describe('canonicalJson (RFC 8785)', () => {
+  const files = readdirSync(join(JCS, 'input')).filter((f) => f.endsWith('.json'));
+
+  it('has the published vectors to check against', () => {
+    expect(files.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(files)('canonicalises %s byte for byte as the RFC 8785 vector', (file) => {
+    const input = JSON.parse(readFileSync(join(JCS, 'input', file), 'utf8'));
+    const expected = readFileSync(join(JCS, 'output', file));
+    const hex = readFileSync(join(JCS, 'outhex', file.replace('.json', '.txt')), 'utf8')
+      .split(/\s+/)
+      .filter(Boolean)
+      .join('');
+    const actual = Buffer.from(canonicalJson(input), 'utf8');
+    expect(actual.toString('hex')).toBe(hex);
+    expect(actual.equals(expected.subarray(0, actual.length))).toBe(true);
+  });
+
+  it('serialises numbers as RFC 8785 Appendix B', () => {
+    expect(canonicalJson([1e21, 1e-7, 0.000001, -0, 333333333.3333333, 1e23, 9007199254740993])).toBe(
+      '[1e+21,1e-7,0.000001,0,333333333.3333333,1e+23,9007199254740992]',
+    );
+  });
+});
+
+describe('computeStepHash', () => {
+  const step = {
+    step_index: 0,
+    step_type: 'llm_call',
+    input_data: { prompt: 'hi', b: 1, a: [true, null] },
+    output_data: null,
+    timestamp: '2026-01-20T10:15:30.123Z',
+  };
+
+  it('is sha256 of the JCS form of exactly the five contract fields', () => {
+    const canonical =
+      '{"input_data":{"a":[true,null],"b":1,"prompt":"hi"},"output_data":null,"step_index":0,"step_type":"llm_call","timestamp":"2026-01-20T10:15:30.123Z"}';
+    expect(computeStepHash(step)).toBe(sha256Hex(canonical));
+  });
+
+  it('treats absent data as null', () => {
+    const { output_data: _omit, ...withoutOutput } = step;
+    expect(computeStepHash(withoutOutput)).toBe(computeStepHash(step));
+  });
+
+  it('normalises the timestamp to UTC milliseconds before hashing', () => {
+    expect(computeStepHash({ ...step, timestamp: '2026-01-20T12:15:30.123+02:00' })).toBe(computeStepHash(step));
+    expect(computeStepHash({ ...step, timestamp: new Date('2026-01-20T10:15:30.123Z') })).toBe(computeStepHash(step));
+  });
+
+  it('changes when any covered field changes', () => {
+    const base = computeStepHash(step);
+    expect(computeStepHash({ ...step, step_index: 1 })).not.toBe(base);
+    expect(computeStepHash({ ...step, step_type: 'tool_call' })).not.toBe(base);
+    expect(computeStepHash({ ...step, input_data: { prompt: 'hi!' } })).not.toBe(base);
+    expect(computeStepHash({ ...step, timestamp: '2026-01-20T10:15:30.124Z' })).not.toBe(base);
+  });
+});
+
+describe('computeTraceHash', () => {
+  it('hashes the empty string for a trace with no steps', () => {
+    expect(computeTraceHash([])).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('concatenates step hashes in step_index order, whatever the input order', () => {
+    const a = { step_index: 0, content_hash: 'a'.repeat(64) };
+    const b = { step_index: 1, content_hash: 'b'.repeat(64) };
+    expect(computeTraceHash([b, a])).toBe(sha256Hex('a'.repeat(64) + 'b'.repeat(64)));
+  });
+});
+
+describe('verifyTraceIntegrity', () => {
+  const steps = [0, 1, 2].map((i) => {
+    const s = { step_index: i, step_type: 'tool_call', input_data: { i }, output_data: { ok: true }, timestamp: `2026-01-20T10:15:3${i}.000Z` };
+    return { ...s, content_hash: computeStepHash(s) };
+  });
+  const sealed = { content_hash: computeTraceHash(steps), step_count: 3 };
+
+  it('verifies an untouched trace', () => {
+    const r = verifyTraceIntegrity(sealed, steps);
+    expect(r.verified).toBe(true);
+    expect(r.computed_hash).toBe(sealed.content_hash);
+    expect(r.steps.every((s) => s.ok)).toBe(true);
+  });
+
+  it('names the step whose content changed', () => {
+    const tampered = steps.map((s) => (s.step_index === 1 ? { ...s, output_data: { ok: false } } : s));
+    const r = verifyTraceIntegrity(sealed, tampered);
+    expect(r.verified).toBe(false);
+    expect(r.steps.filter((s) => !s.ok).map((s) => s.step_index)).toEqual([1]);
+  });
+
+  it('fails when content and stored step hash were changed together', () => {
+    const changed = { ...steps[1], output_data: { ok: false } };
+    const rehashed = { ...changed, content_hash: computeStepHash(changed) };
+    const r = verifyTraceIntegrity(sealed, [steps[0], rehashed, steps[2]]);
+    expect(r.steps.every((s) => s.ok)).toBe(true);
+    expect(r.verified).toBe(false);
+  });
+
+  it('fails when a step is missing', () => {
+    expect(verifyTraceIntegrity(sealed, [steps[0], steps[2]]).verified).toBe(false);
+  });
+});

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'replay', preset: '../../jest.preset.js', rootDir: __dirname };

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'system-logs', preset: '../../jest.preset.js', rootDir: __dirname };

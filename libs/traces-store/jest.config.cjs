@@ -1,0 +1,1 @@
+module.exports = { displayName: 'traces-store', preset: '../../jest.preset.js', rootDir: __dirname };

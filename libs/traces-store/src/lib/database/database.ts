@@ -1,0 +1,91 @@
+import { DataSource, type QueryRunner } from 'typeorm';
+import { ConflictError, UnavailableError } from '@aos/logs-domain';
+
+/** Who a transaction acts for: one tenant, or the platform operator (platform system logs). */
+export type Scope = { tenantId: string } | { platform: true };
+
+export interface Sql {
+  /** Runs one statement and answers its rows (RETURNING rows for writes). */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** SQLSTATE raised by the immutability triggers. */
+export const IMMUTABLE_RECORD_SQLSTATE = 'AOS01';
+
+/**
+ * The serving connection pool (the restricted application role) and the
+ * transaction discipline every store follows: each unit of work runs in one
+ * transaction with the tenant set for row-level security.
+ */
+export class Database {
+  constructor(
+    readonly dataSource: DataSource,
+    readonly kind: 'postgres' | 'embedded',
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Runs `work` in a transaction scoped to one tenant (or the platform). */
+  async transaction<T>(scope: Scope, work: (sql: Sql) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      try {
+        if ('tenantId' in scope) {
+          await runner.query(`SELECT set_config('aos.tenant_id', $1, true)`, [scope.tenantId]);
+        } else {
+          await runner.query(`SELECT set_config('aos.platform', 'on', true)`);
+        }
+        const result = await work(sqlOf(runner));
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      throw translateDatabaseError(err);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** One statement outside any tenant (authentication through definer functions, health). */
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await sqlOf(runner).query<T>(sql, params);
+    } catch (err) {
+      throw translateDatabaseError(err);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.onClose();
+  }
+}
+
+function sqlOf(runner: QueryRunner): Sql {
+  return {
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const result = await runner.query(sql, params, true);
+      return result.records as T[];
+    },
+  };
+}
+
+/** Maps the database's refusals to domain errors; anything else stays as it is. */
+export function translateDatabaseError(err: unknown): unknown {
+  const e = err as { code?: string; driverError?: { code?: string; message?: string }; message?: string };
+  const code = e?.driverError?.code ?? e?.code;
+  const message = e?.driverError?.message ?? e?.message ?? String(err);
+  if (code === IMMUTABLE_RECORD_SQLSTATE) return new ConflictError(message);
+  if (code === '40001' || code === '40P01') return new ConflictError('concurrent write to the same record; retry');
+  if (code === 'ECONNREFUSED' || code === '57P01' || code === '57P03' || code === '08006' || code === '08001') {
+    return new UnavailableError('database unavailable');
+  }
+  return err;
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError, computeStepHash, computeTraceHash, type NewStep } from '@aos/logs-domain';
+import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
+import { TenantStore } from './tenant.store';
+import { TraceStore } from './trace.store';
+
+const step = (i: number, extra: Partial<NewStep> = {}): NewStep => ({
+  step_index: i,
+  step_type: i === 0 ? 'input' : 'llm_call',
+  timestamp: new Date(Date.UTC(2026, 0, 20, 10, 0, i)).toISOString(),
+  tokens: 10 * (i + 1),
+  cost_cents: i + 1,
+  duration_ms: 100,
+  input_data: { prompt: `question ${i}`, n: i },
+  output_data: { text: `answer ${i} about refunds` },
+  ...extra,
+});
+
+describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (kind) => {
+  let t: TestDatabase;
+  let store: TraceStore;
+  let tenantA: string;
+  let tenantB: string;
+
+  beforeAll(async () => {
+    t = await openTestDatabase(kind);
+    store = new TraceStore(t.db);
+    const tenants = new TenantStore(t.db);
+    tenantA = (await tenants.createTenant('a', 'none')).tenant_id;
+    tenantB = (await tenants.createTenant('b', 'soc2')).tenant_id;
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  const newTrace = async (tenant = tenantA) =>
+    (await store.createTrace(tenant, { run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'support-bot', started_at: '2026-01-20T10:00:00.000Z' })).trace;
+
+  it('records a trace, steps in a batch, a violation, and seals it with the contract hashes', async () => {
+    const trace = await newTrace();
+    expect(trace.status).toBe('active');
+    expect(trace.content_hash).toBeNull();
+
+    const res = await store.addSteps(tenantA, trace.trace_id, [step(0), step(1), step(2)]);
+    expect(res.created).toBe(true);
+    expect(res.steps.map((s) => s.step_index)).toEqual([0, 1, 2]);
+    expect(res.steps[1].content_hash).toBe(computeStepHash(step(1)));
+
+    const open = await store.getTrace(tenantA, trace.trace_id);
+    expect(open).toMatchObject({ step_count: 3, total_tokens: 60, total_cost_cents: 6, content_hash: null });
+
+    const violated = await store.markViolation(tenantA, trace.trace_id, { step_index: 2, policy_id: randomUUID(), reason: 'PII leaked in output' });
+    expect(violated.violation_step_index).toBe(2);
+    expect(violated.violation_timestamp).toBe(step(2).timestamp);
+
+    const sealed = await store.completeTrace(tenantA, trace.trace_id, { status: 'failed' });
+    expect(sealed.status).toBe('failed');
+    expect(sealed.completed_at).not.toBeNull();
+    expect(sealed.content_hash).toBe(computeTraceHash(res.steps));
+    expect((await store.verifyTrace(tenantA, trace.trace_id)).verified).toBe(true);
+  });
+
+  it('answers an identical re-send with the stored step, even once sealed', async () => {
+    const trace = await newTrace();
+    const first = await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    const again = await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    expect(again.created).toBe(false);
+    expect(again.steps).toEqual(first.steps);
+    await store.completeTrace(tenantA, trace.trace_id, { status: 'completed' });
+    expect((await store.addSteps(tenantA, trace.trace_id, [step(0)])).steps).toEqual(first.steps);
+    expect((await store.getTrace(tenantA, trace.trace_id)).step_count).toBe(1);
+  });
+
+  it('rejects a step whose index is taken with other content', async () => {
+    const trace = await newTrace();
+    await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    await expect(store.addSteps(tenantA, trace.trace_id, [step(0, { output_data: { text: 'changed' } })])).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.addSteps(tenantA, trace.trace_id, [step(0, { tokens: 999 })])).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('rejects a gap in step_index and stores nothing of the batch', async () => {
+    const trace = await newTrace();
+    await expect(store.addSteps(tenantA, trace.trace_id, [step(0), step(2)])).rejects.toThrow(/gap/);
+    expect((await store.getTrace(tenantA, trace.trace_id)).step_count).toBe(0);
+  });
+
+  it('rejects a new step on a sealed trace', async () => {
+    const trace = await newTrace();
+    await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    await store.completeTrace(tenantA, trace.trace_id, { status: 'completed' });
+    await expect(store.addSteps(tenantA, trace.trace_id, [step(1)])).rejects.toThrow(/sealed/);
+  });
+
+  it('rejects a violation on a step not yet recorded, and a second different violation', async () => {
+    const trace = await newTrace();
+    await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    const v = { step_index: 0, policy_id: randomUUID(), reason: 'r' };
+    await expect(store.markViolation(tenantA, trace.trace_id, { ...v, step_index: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await store.markViolation(tenantA, trace.trace_id, v);
+    await expect(store.markViolation(tenantA, trace.trace_id, v)).resolves.toMatchObject({ violation_reason: 'r' });
+    await expect(store.markViolation(tenantA, trace.trace_id, { ...v, reason: 'other' })).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('completes idempotently with the same status and refuses another', async () => {
+    const trace = await newTrace();
+    const sealed = await store.completeTrace(tenantA, trace.trace_id, { status: 'aborted' });
+    expect(sealed.content_hash).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    await expect(store.completeTrace(tenantA, trace.trace_id, { status: 'aborted' })).resolves.toEqual(sealed);
+    await expect(store.completeTrace(tenantA, trace.trace_id, { status: 'completed' })).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("hides one tenant's traces from another everywhere", async () => {
+    const trace = await newTrace(tenantA);
+    await store.addSteps(tenantA, trace.trace_id, [step(0)]);
+    await expect(store.getTrace(tenantB, trace.trace_id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.addSteps(tenantB, trace.trace_id, [step(1)])).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.verifyTrace(tenantB, trace.trace_id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.listSteps(tenantB, trace.trace_id, { limit: 10, offset: 0, order: 'asc' })).rejects.toBeInstanceOf(NotFoundError);
+    const list = await store.listTraces(tenantB, { limit: 50, offset: 0, sort: 'started_at', order: 'desc', search: 'refunds' });
+    expect(list.items.find((x) => x.trace_id === trace.trace_id)).toBeUndefined();
+  });
+
+  it('lets row-level security hide every row when no tenant is set', async () => {
+    await newTrace();
+    const rows = await t.db.query(`SELECT count(*)::int AS n FROM aos_traces`);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('filters, searches and pages the list with a keyset cursor', async () => {
+    const tenant = (await new TenantStore(t.db).createTenant('lists', 'none')).tenant_id;
+    const agent = randomUUID();
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const tr = await store.createTrace(tenant, {
+        run_id: randomUUID(),
+        agent_id: i % 2 ? agent : randomUUID(),
+        started_at: new Date(Date.UTC(2026, 1, 1, 0, i)).toISOString(),
+      });
+      ids.push(tr.trace.trace_id);
+      await store.addSteps(tenant, tr.trace.trace_id, [step(0, { output_data: { text: i === 3 ? 'the zebra escaped' : 'nothing' } })]);
+    }
+    const base = { limit: 3, offset: 0, sort: 'started_at' as const, order: 'asc' as const };
+    const p1 = await store.listTraces(tenant, base);
+    expect(p1.items.map((x) => x.trace_id)).toEqual(ids.slice(0, 3));
+    expect(p1.total).toBe(7);
+    const p2 = await store.listTraces(tenant, { ...base, cursor: p1.next_cursor! });
+    expect(p2.items.map((x) => x.trace_id)).toEqual(ids.slice(3, 6));
+    expect(p2.position).toBe(3);
+    const p3 = await store.listTraces(tenant, { ...base, cursor: p2.next_cursor! });
+    expect(p3.items.map((x) => x.trace_id)).toEqual(ids.slice(6));
+    expect(p3.next_cursor).toBeNull();
+
+    expect((await store.listTraces(tenant, { ...base, limit: 50, agent_id: agent })).total).toBe(3);
+    const found = await store.listTraces(tenant, { ...base, search: 'Zebras' });
+    expect(found.items.map((x) => x.trace_id)).toEqual([ids[3]]);
+    expect((await store.listTraces(tenant, { ...base, search: ids[5] })).items.map((x) => x.trace_id)).toEqual([ids[5]]);
+    const range = await store.listTraces(tenant, {
+      ...base,
+      limit: 50,
+      start_time: '2026-02-01T00:01:00.000Z',
+      end_time: '2026-02-01T00:03:00.000Z',
+    });
+    expect(range.items.map((x) => x.trace_id)).toEqual(ids.slice(1, 3));
+    await expect(store.listTraces(tenant, { ...base, sort: 'total_tokens', cursor: p1.next_cursor! })).rejects.toThrow(/cursor/);
+    expect((await store.listTraces(tenant, { ...base, search: "'; DROP TABLE aos_traces; --" })).items).toEqual([]);
+  });
+
+  describe('immutability in the database', () => {
+    let sealedId: string;
+    beforeAll(async () => {
+      const trace = await newTrace();
+      await store.addSteps(tenantA, trace.trace_id, [step(0), step(1)]);
+      sealedId = (await store.completeTrace(tenantA, trace.trace_id, { status: 'completed' })).trace_id;
+    });
+
+    it('refuses UPDATE and DELETE of steps and of a sealed trace, even by the owner', async () => {
+      await expect(t.asOwner(`UPDATE aos_trace_steps SET tokens = 1 WHERE trace_id = $1`, [sealedId])).rejects.toThrow(/Immutable record/);
+      await expect(t.asOwner(`DELETE FROM aos_trace_steps WHERE trace_id = $1`, [sealedId])).rejects.toThrow(/Immutable record/);
+      await expect(t.asOwner(`UPDATE aos_traces SET total_tokens = 1 WHERE trace_id = $1`, [sealedId])).rejects.toThrow(/sealed/);
+      await expect(t.asOwner(`DELETE FROM aos_traces WHERE trace_id = $1`, [sealedId])).rejects.toThrow(/Immutable record/);
+      await expect(t.asOwner(`TRUNCATE aos_trace_steps`)).rejects.toThrow(/Immutable record|cannot truncate/);
+    });
+
+    it('refuses changes to audit and system logs', async () => {
+      await expect(t.asOwner(`UPDATE audit_logs SET success = false`)).resolves.toBeDefined(); // no rows: nothing to refuse
+      await t.db.transaction({ tenantId: tenantA }, (sql) =>
+        sql.query(`INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp") VALUES ($1, $2, 'info', 't', 'm', now())`, [
+          randomUUID(),
+          tenantA,
+        ]),
+      );
+      await expect(t.asOwner(`UPDATE system_logs SET message = 'x'`)).rejects.toThrow(/Immutable record/);
+      await expect(t.asOwner(`DELETE FROM system_logs`)).rejects.toThrow(/Immutable record/);
+    });
+
+    it('allows the write-once incident link on a sealed trace, once', async () => {
+      const incident = randomUUID();
+      await expect(store.linkIncident(tenantA, sealedId, incident)).resolves.toMatchObject({ incident_id: incident });
+      await expect(store.linkIncident(tenantA, sealedId, randomUUID())).rejects.toBeInstanceOf(ConflictError);
+    });
+
+    it('denies the serving role any UPDATE or DELETE of steps', async () => {
+      await expect(
+        t.db.transaction({ tenantId: tenantA }, (sql) => sql.query(`DELETE FROM aos_trace_steps WHERE trace_id = $1`, [sealedId])),
+      ).rejects.toThrow(/permission denied/);
+      await expect(
+        t.db.transaction({ tenantId: tenantA }, (sql) => sql.query(`ALTER TABLE aos_trace_steps DISABLE TRIGGER ALL`)),
+      ).rejects.toThrow(/must be owner/);
+    });
+
+    it('keeps the guards on under session_replication_role = replica', async () => {
+      if (kind !== 'postgres') return; // PGlite's single session is covered above
+      await expect(
+        t.asOwner(`DO $$ BEGIN SET LOCAL session_replication_role = replica; UPDATE aos_trace_steps SET tokens = 1; END $$`),
+      ).rejects.toThrow(/Immutable record/);
+    });
+
+    it("reports a step altered behind the application's back, naming it", async () => {
+      const trace = await newTrace();
+      await store.addSteps(tenantA, trace.trace_id, [step(0), step(1), step(2)]);
+      await store.completeTrace(tenantA, trace.trace_id, { status: 'completed' });
+      await t.asOwner(`
+        DO $$ BEGIN
+          ALTER TABLE aos_trace_steps DISABLE TRIGGER aos_trace_steps_immutable;
+          UPDATE aos_trace_steps SET output_data = '{"text":"forged"}' WHERE trace_id = '${trace.trace_id}' AND step_index = 1;
+          ALTER TABLE aos_trace_steps ENABLE ALWAYS TRIGGER aos_trace_steps_immutable;
+        END $$`);
+      const report = await store.verifyTrace(tenantA, trace.trace_id);
+      expect(report.verified).toBe(false);
+      expect(report.steps.filter((s) => !s.ok).map((s) => s.step_index)).toEqual([1]);
+    });
+  });
+});

@@ -1,0 +1,470 @@
+import { v7 as uuidv7 } from 'uuid';
+import {
+  type AddStepsResult,
+  canonicalJson,
+  type CompleteTrace,
+  computeStepHash,
+  computeTraceHash,
+  ConflictError,
+  type NewStep,
+  type NewTrace,
+  type NewViolation,
+  NotFoundError,
+  type Page,
+  type PageRequest,
+  type RecordedStep,
+  toCanonicalTimestamp,
+  type TraceListQuery,
+  type TraceStep,
+  type TraceSummary,
+  type TraceVerification,
+  ValidationError,
+  verifyTraceIntegrity,
+} from '@aos/logs-domain';
+import type { Database, Sql } from './database/database';
+import { COUNT_CAP, decodeCursor, encodeCursor, Params } from './pagination';
+import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
+
+/** A step as the trace detail lists it: everything but its content. */
+export interface StepSummary {
+  step_id: string;
+  step_index: number;
+  step_type: string;
+  level: string;
+  source: string | null;
+  timestamp: string;
+  tokens: number;
+  cost_cents: number;
+  duration_ms: number;
+  content_hash: string;
+}
+
+export interface CreateTraceResult {
+  trace: TraceSummary;
+  /** False when an identical trace with this id already existed (idempotent re-send). */
+  created: boolean;
+}
+
+/** Most steps one request may record. */
+export const MAX_STEPS_PER_BATCH = 1000;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Immutable trace storage (spec 5.2): write-once steps appended in batches with
+ * set-based SQL, hashes per DESIGN.md 4, sealing on completion, and the list,
+ * detail and verification reads. Every call is scoped to one tenant.
+ */
+export class TraceStore {
+  constructor(private readonly db: Database) {}
+
+  async createTrace(tenantId: string, input: NewTrace): Promise<CreateTraceResult> {
+    const traceId = input.trace_id ?? uuidv7();
+    const startedAt = input.started_at ? toCanonicalTimestamp(input.started_at) : new Date().toISOString();
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const inserted = await sql.query(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, agent_name, started_at, is_synthetic,
+           synthetic_scenario_id, incident_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (trace_id) DO NOTHING
+         RETURNING ${TRACE_COLUMNS}`,
+        [
+          traceId,
+          tenantId,
+          input.run_id,
+          input.agent_id,
+          input.agent_name ?? null,
+          startedAt,
+          input.is_synthetic ?? false,
+          input.synthetic_scenario_id ?? null,
+          input.incident_id ?? null,
+        ],
+      );
+      if (inserted.length === 1) {
+        if (input.policy_snapshot !== undefined && input.policy_snapshot !== null) {
+          await sql.query(
+            `INSERT INTO policy_snapshots (snapshot_id, tenant_id, trace_id, snapshot) VALUES ($1, $2, $3, $4::jsonb)`,
+            [uuidv7(), tenantId, traceId, JSON.stringify(input.policy_snapshot)],
+          );
+        }
+        return { trace: toTrace(inserted[0]), created: true };
+      }
+      // The id is taken: an identical re-send answers the stored trace.
+      const existing = await this.findTrace(sql, traceId);
+      if (
+        existing &&
+        existing.run_id === input.run_id &&
+        existing.agent_id === input.agent_id &&
+        (input.agent_name === undefined || existing.agent_name === input.agent_name) &&
+        (input.started_at === undefined || existing.started_at === startedAt)
+      ) {
+        return { trace: existing, created: false };
+      }
+      throw new ConflictError(`trace_id ${traceId} is already taken by another trace`, { field: 'trace_id' });
+    });
+  }
+
+  /**
+   * Appends steps. Indexes start at 0 without gaps; an identical re-send of a
+   * recorded step is answered with the stored step (also on a sealed trace);
+   * other content at a taken index, a gap, or a new step on a sealed trace is 409.
+   */
+  async addSteps(tenantId: string, traceId: string, steps: NewStep[]): Promise<AddStepsResult> {
+    if (steps.length === 0) throw ValidationError.field('steps', 'must contain at least one step');
+    if (steps.length > MAX_STEPS_PER_BATCH) {
+      throw ValidationError.field('steps', `must contain at most ${MAX_STEPS_PER_BATCH} steps`);
+    }
+    const ordered = [...steps].sort((a, b) => a.step_index - b.step_index);
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i].step_index === ordered[i - 1].step_index) {
+        throw ValidationError.field('steps', `step_index ${ordered[i].step_index} appears twice`);
+      }
+    }
+    const prepared = ordered.map((s) => prepareStep(s));
+
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const [trace] = await sql.query<{ status: string; step_count: number; started_at: Date }>(
+        `SELECT status, step_count, started_at FROM aos_traces WHERE trace_id = $1 FOR UPDATE`,
+        [traceId],
+      );
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+
+      const resent = prepared.filter((s) => s.step_index < trace.step_count);
+      const fresh = prepared.filter((s) => s.step_index >= trace.step_count);
+      const recorded: RecordedStep[] = [];
+
+      if (resent.length > 0) recorded.push(...(await this.matchResentSteps(sql, traceId, resent)));
+      if (fresh.length > 0) {
+        if (trace.status !== 'active') {
+          throw new ConflictError(`trace ${traceId} is sealed (${trace.status}); no step can be added`);
+        }
+        fresh.forEach((s, i) => {
+          const expected = trace.step_count + i;
+          if (s.step_index !== expected) {
+            throw new ConflictError(`step_index ${s.step_index} leaves a gap: the next step of trace ${traceId} is ${expected}`, {
+              expected_step_index: expected,
+            });
+          }
+        });
+        recorded.push(...(await this.insertSteps(sql, tenantId, traceId, fresh)));
+        const tokens = fresh.reduce((n, s) => n + s.tokens, 0);
+        const cost = fresh.reduce((n, s) => n + s.cost_cents, 0);
+        const lastEnd = Math.max(...fresh.map((s) => Date.parse(s.timestamp) + s.duration_ms));
+        await sql.query(
+          `UPDATE aos_traces SET step_count = step_count + $2, total_tokens = total_tokens + $3,
+             total_cost_cents = total_cost_cents + $4,
+             total_duration_ms = GREATEST(total_duration_ms, ($5::bigint - (extract(epoch FROM started_at) * 1000)::bigint))
+           WHERE trace_id = $1`,
+          [traceId, fresh.length, tokens, cost, lastEnd],
+        );
+      }
+      recorded.sort((a, b) => a.step_index - b.step_index);
+      return { created: fresh.length > 0, steps: recorded };
+    });
+  }
+
+  private async insertSteps(sql: Sql, tenantId: string, traceId: string, steps: PreparedStep[]): Promise<RecordedStep[]> {
+    const rows = steps.map((s) => ({ ...s, step_id: uuidv7() }));
+    // One statement for the whole batch: the rows travel as one JSON document.
+    const inserted = await sql.query<RecordedStep>(
+      `INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, level, source, "timestamp",
+         tokens, cost_cents, duration_ms, input_data, output_data, metadata, content_hash)
+       SELECT r.step_id, $1, $2, r.step_index, r.step_type, r.level, r.source, r."timestamp", r.tokens, r.cost_cents,
+         r.duration_ms, r.input_data, r.output_data, r.metadata, r.content_hash
+       FROM jsonb_to_recordset($3::jsonb) AS r(step_id uuid, step_index int, step_type text, level text, source text,
+         "timestamp" timestamptz, tokens int, cost_cents int, duration_ms int, input_data jsonb, output_data jsonb,
+         metadata jsonb, content_hash text)
+       RETURNING step_id, step_index, content_hash`,
+      [traceId, tenantId, JSON.stringify(rows)],
+    );
+    return inserted.map((r) => ({ step_id: r.step_id, step_index: r.step_index, content_hash: r.content_hash }));
+  }
+
+  private async matchResentSteps(sql: Sql, traceId: string, resent: PreparedStep[]): Promise<RecordedStep[]> {
+    const stored = await sql.query<Record<string, any>>(
+      `SELECT step_id, step_index, level, source, tokens, cost_cents, duration_ms, metadata, content_hash
+       FROM aos_trace_steps WHERE trace_id = $1 AND step_index = ANY($2::int[])`,
+      [traceId, resent.map((s) => s.step_index)],
+    );
+    const byIndex = new Map(stored.map((r) => [r.step_index as number, r]));
+    return resent.map((s) => {
+      const row = byIndex.get(s.step_index);
+      const same =
+        row &&
+        row.content_hash === s.content_hash &&
+        row.level === s.level &&
+        row.source === s.source &&
+        row.tokens === s.tokens &&
+        row.cost_cents === s.cost_cents &&
+        row.duration_ms === s.duration_ms &&
+        canonicalJson(row.metadata ?? null) === canonicalJson(s.metadata ?? null);
+      if (!same) {
+        throw new ConflictError(`step_index ${s.step_index} of trace ${traceId} is already recorded with other content`, {
+          step_index: s.step_index,
+        });
+      }
+      return { step_id: row.step_id, step_index: s.step_index, content_hash: row.content_hash };
+    });
+  }
+
+  /** Records the violation once; the step must be recorded. An identical re-send is answered as stored. */
+  async markViolation(tenantId: string, traceId: string, v: NewViolation): Promise<TraceSummary> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.lockTrace(sql, traceId);
+      const [step] = await sql.query<{ timestamp: Date }>(
+        `SELECT "timestamp" FROM aos_trace_steps WHERE trace_id = $1 AND step_index = $2`,
+        [traceId, v.step_index],
+      );
+      if (!step) {
+        throw new ConflictError(`step_index ${v.step_index} of trace ${traceId} is not recorded yet`, { field: 'step_index' });
+      }
+      const timestamp = v.timestamp ? toCanonicalTimestamp(v.timestamp) : iso(step.timestamp)!;
+      if (trace.violation_step_index !== null) {
+        const same =
+          trace.violation_step_index === v.step_index &&
+          trace.violation_policy_id === v.policy_id &&
+          trace.violation_reason === v.reason &&
+          (v.timestamp === undefined || trace.violation_timestamp === timestamp);
+        if (same) return trace;
+        throw new ConflictError(`trace ${traceId} already records a violation at step ${trace.violation_step_index}`);
+      }
+      if (trace.status !== 'active') throw new ConflictError(`trace ${traceId} is sealed (${trace.status})`);
+      const [row] = await sql.query(
+        `UPDATE aos_traces SET violation_step_index = $2, violation_policy_id = $3, violation_reason = $4,
+           violation_timestamp = $5
+         WHERE trace_id = $1 RETURNING ${TRACE_COLUMNS}`,
+        [traceId, v.step_index, v.policy_id, v.reason, timestamp],
+      );
+      return toTrace(row);
+    });
+  }
+
+  /** Seals the trace: totals recomputed from the steps, `content_hash` over the step hashes. */
+  async completeTrace(tenantId: string, traceId: string, input: CompleteTrace): Promise<TraceSummary> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.lockTrace(sql, traceId);
+      if (trace.status !== 'active') {
+        if (trace.status === input.status) return trace;
+        throw new ConflictError(`trace ${traceId} is already sealed as ${trace.status}`);
+      }
+      const [totals] = await sql.query<{ n: number; tokens: number; cost: number; hashes: string | null }>(
+        `SELECT count(*)::int AS n, coalesce(sum(tokens), 0)::bigint AS tokens, coalesce(sum(cost_cents), 0)::bigint AS cost,
+           string_agg(content_hash, ',' ORDER BY step_index) AS hashes
+         FROM aos_trace_steps WHERE trace_id = $1`,
+        [traceId],
+      );
+      const hashes = totals.hashes ? totals.hashes.split(',') : [];
+      const contentHash = computeTraceHash(hashes.map((h, i) => ({ step_index: i, content_hash: h })));
+      const [row] = await sql.query(
+        `UPDATE aos_traces SET status = $2, step_count = $3, total_tokens = $4, total_cost_cents = $5,
+           completed_at = greatest(now(), started_at),
+           total_duration_ms = (extract(epoch FROM (greatest(now(), started_at) - started_at)) * 1000)::bigint,
+           content_hash = $6
+         WHERE trace_id = $1 RETURNING ${TRACE_COLUMNS}`,
+        [traceId, input.status, totals.n, totals.tokens, totals.cost, contentHash],
+      );
+      return toTrace(row);
+    });
+  }
+
+  /** Sets the write-once incident link (an incident is often opened after the run ends). */
+  async linkIncident(tenantId: string, traceId: string, incidentId: string): Promise<TraceSummary> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.lockTrace(sql, traceId);
+      if (trace.incident_id === incidentId) return trace;
+      if (trace.incident_id !== null) throw new ConflictError(`trace ${traceId} is already linked to incident ${trace.incident_id}`);
+      const [row] = await sql.query(`UPDATE aos_traces SET incident_id = $2 WHERE trace_id = $1 RETURNING ${TRACE_COLUMNS}`, [
+        traceId,
+        incidentId,
+      ]);
+      return toTrace(row);
+    });
+  }
+
+  async getTrace(tenantId: string, traceId: string): Promise<TraceSummary> {
+    const trace = await this.db.transaction({ tenantId }, (sql) => this.findTrace(sql, traceId));
+    if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+    return trace;
+  }
+
+  /** The trace and every step's summary (no content), for the detail panel. */
+  async getTraceWithStepSummaries(tenantId: string, traceId: string): Promise<{ trace: TraceSummary; steps: StepSummary[] }> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const rows = await sql.query<Record<string, any>>(
+        `SELECT step_id, step_index, step_type, level, source, "timestamp", tokens, cost_cents, duration_ms, content_hash
+         FROM aos_trace_steps WHERE trace_id = $1 ORDER BY step_index`,
+        [traceId],
+      );
+      return { trace, steps: rows.map((r) => ({ ...r, timestamp: iso(r.timestamp)! }) as StepSummary) };
+    });
+  }
+
+  /** The trace and all of its steps with content, in order (verification, export, replay). */
+  async getTraceWithSteps(tenantId: string, traceId: string): Promise<{ trace: TraceSummary; steps: TraceStep[] }> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const rows = await sql.query(`SELECT ${STEP_COLUMNS} FROM aos_trace_steps WHERE trace_id = $1 ORDER BY step_index`, [traceId]);
+      return { trace, steps: rows.map(toStep) };
+    });
+  }
+
+  /** One page of a trace's steps with full content, by step_index. */
+  async listSteps(
+    tenantId: string,
+    traceId: string,
+    page: Pick<PageRequest, 'limit' | 'offset' | 'cursor' | 'order'>,
+  ): Promise<Page<TraceStep>> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const order = page.order;
+      const p = new Params();
+      const where = [`trace_id = ${p.add(traceId)}`];
+      let position = page.offset;
+      if (page.cursor) {
+        const c = decodeCursor(page.cursor, 'step_index', order);
+        where.push(`step_index ${order === 'asc' ? '>' : '<'} ${p.add(Number(c.value))}`);
+        position = c.position;
+      }
+      const offsetSql = page.cursor ? '' : `OFFSET ${p.add(page.offset)}`;
+      const rows = await sql.query(
+        `SELECT ${STEP_COLUMNS} FROM aos_trace_steps WHERE ${where.join(' AND ')}
+         ORDER BY step_index ${order} LIMIT ${p.add(page.limit + 1)} ${offsetSql}`,
+        p.values,
+      );
+      const items = rows.slice(0, page.limit).map(toStep);
+      const last = items[items.length - 1];
+      return {
+        items,
+        total: trace.step_count,
+        total_exact: true,
+        position,
+        next_cursor:
+          rows.length > page.limit && last
+            ? encodeCursor({ sort: 'step_index', order, value: last.step_index, id: last.step_id, position: position + items.length })
+            : null,
+      };
+    });
+  }
+
+  /** The LLM-runs list: every filter of spec 4.5, keyset or offset paging. */
+  async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
+    const p = new Params();
+    const where = [`t.tenant_id = ${p.add(tenantId)}`];
+    if (query.run_id) where.push(`t.run_id = ${p.add(query.run_id)}`);
+    if (query.agent_id) where.push(`t.agent_id = ${p.add(query.agent_id)}`);
+    if (query.status) where.push(`t.status = ${p.add(query.status)}`);
+    if (query.has_violation === true) where.push(`t.violation_step_index IS NOT NULL`);
+    if (query.has_violation === false) where.push(`t.violation_step_index IS NULL`);
+    if (query.policy_id) where.push(`t.violation_policy_id = ${p.add(query.policy_id)}`);
+    if (query.start_time) where.push(`t.started_at >= ${p.add(query.start_time)}`);
+    if (query.end_time) where.push(`t.started_at < ${p.add(query.end_time)}`);
+    if (query.search) where.push(traceSearchClause(p, query.search));
+
+    const filterSql = where.join(' AND ');
+    const countParams = [...p.values];
+    const sort = query.sort;
+    const order = query.order;
+    let position = query.offset;
+    const keyset = [...where];
+    if (query.cursor) {
+      const c = decodeCursor(query.cursor, sort, order);
+      const cmp = order === 'asc' ? '>' : '<';
+      const value = sort === 'started_at' || sort === 'created_at' ? String(c.value) : Number(c.value);
+      keyset.push(`(t.${sort}, t.trace_id) ${cmp} (${p.add(value)}, ${p.add(c.id)})`);
+      position = c.position;
+    }
+    // With a cursor, `offset` is ignored (DESIGN.md 8).
+    const offsetSql = query.cursor ? '' : `OFFSET ${p.add(query.offset)}`;
+
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const rows = await sql.query(
+        `SELECT ${TRACE_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM aos_traces t WHERE ${keyset.join(' AND ')}
+         ORDER BY t.${sort} ${order}, t.trace_id ${order} LIMIT ${p.add(query.limit + 1)} ${offsetSql}`,
+        p.values,
+      );
+      const [{ n }] = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM aos_traces t WHERE ${filterSql} LIMIT ${COUNT_CAP + 1}) x`,
+        countParams,
+      );
+      const items = rows.slice(0, query.limit).map(toTrace);
+      const last = items[items.length - 1];
+      return {
+        items,
+        total: Math.min(n, COUNT_CAP),
+        total_exact: n <= COUNT_CAP,
+        position,
+        next_cursor:
+          rows.length > query.limit && last
+            ? encodeCursor({ sort, order, value: last[sort], id: last.trace_id, position: position + items.length })
+            : null,
+      };
+    });
+  }
+
+  /** Recomputes every hash from stored content and reports each step (DESIGN.md 4). */
+  async verifyTrace(tenantId: string, traceId: string): Promise<TraceVerification> {
+    const { trace, steps } = await this.getTraceWithSteps(tenantId, traceId);
+    return verifyTraceIntegrity(trace, steps);
+  }
+
+  private async findTrace(sql: Sql, traceId: string): Promise<TraceSummary | null> {
+    const [row] = await sql.query(`SELECT ${TRACE_COLUMNS} FROM aos_traces WHERE trace_id = $1`, [traceId]);
+    return row ? toTrace(row) : null;
+  }
+
+  private async lockTrace(sql: Sql, traceId: string): Promise<TraceSummary> {
+    const [row] = await sql.query(`SELECT ${TRACE_COLUMNS} FROM aos_traces WHERE trace_id = $1 FOR UPDATE`, [traceId]);
+    if (!row) throw new NotFoundError(`trace ${traceId} not found`);
+    return toTrace(row);
+  }
+}
+
+interface PreparedStep {
+  step_index: number;
+  step_type: string;
+  level: string;
+  source: string | null;
+  timestamp: string;
+  tokens: number;
+  cost_cents: number;
+  duration_ms: number;
+  input_data: unknown;
+  output_data: unknown;
+  metadata: unknown;
+  content_hash: string;
+}
+
+function prepareStep(s: NewStep): PreparedStep {
+  const timestamp = toCanonicalTimestamp(s.timestamp);
+  const step = {
+    step_index: s.step_index,
+    step_type: s.step_type,
+    level: s.level ?? 'info',
+    source: s.source ?? null,
+    timestamp,
+    tokens: s.tokens ?? 0,
+    cost_cents: s.cost_cents ?? 0,
+    duration_ms: s.duration_ms ?? 0,
+    input_data: s.input_data ?? null,
+    output_data: s.output_data ?? null,
+    metadata: s.metadata ?? null,
+  };
+  return { ...step, content_hash: computeStepHash(step) };
+}
+
+/** Full-text match over step content and violation reason; an id-shaped term also matches ids. */
+function traceSearchClause(p: Params, search: string): string {
+  const q = p.add(search);
+  const text = `(t.reason_search @@ websearch_to_tsquery('english', ${q})
+    OR EXISTS (SELECT 1 FROM aos_trace_steps s WHERE s.trace_id = t.trace_id
+               AND s.search_vector @@ websearch_to_tsquery('english', ${q})))`;
+  const term = search.trim();
+  if (!UUID_RE.test(term)) return text;
+  const id = p.add(term.toLowerCase());
+  return `(t.trace_id = ${id}::uuid OR t.run_id = ${id}::uuid OR t.agent_id = ${id}::uuid
+    OR t.violation_policy_id = ${id}::uuid OR t.incident_id = ${id}::uuid OR ${text})`;
+}
