@@ -24,7 +24,7 @@ module.exports = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|canonicalize)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|canonicalize|content-disposition|@fastify)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper,
 };

@@ -31,7 +31,8 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): FastifyAda
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The generic reply type of this option narrows `send`; the answer only sends a string.
-    frameworkErrors: (error, request, reply) => answerFrameworkError(error, request, reply as unknown as ProblemReply),
+    frameworkErrors: (error: FastifyError, request: { url?: string }, reply: unknown) =>
+      answerFrameworkError(error, request, reply as ProblemReply),
     clientErrorHandler: answerClientError,
   });
 }

@@ -76,12 +76,24 @@ export function findRepeatedQueryParameters(value: unknown, name?: string): Fiel
     .map(([key]) => repeated(key));
 }
 
-/** ValidationPipe that also rejects repeated query parameters. */
+/** The types ValidationPipe leaves alone: anything else is a DTO class. */
+const NOT_DTO_TYPES: ReadonlyArray<unknown> = [String, Boolean, Number, Array, Object, Buffer, Date];
+
+/**
+ * ValidationPipe that also rejects repeated query parameters, and a whole
+ * body that is not a JSON object where a DTO is expected (rather than listing
+ * every required field of the DTO as missing).
+ */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'query') {
       const repeated = findRepeatedQueryParameters(value, metadata.data);
       if (repeated.length > 0) throw toValidationError(repeated);
+    }
+    const wholeDtoBody =
+      metadata.type === 'body' && !metadata.data && metadata.metatype && !NOT_DTO_TYPES.includes(metadata.metatype);
+    if (wholeDtoBody && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw ValidationError.field('body', 'must be a JSON object');
     }
     return super.transform(value, metadata);
   }

@@ -39,6 +39,7 @@ function walk(value: unknown, path: string, depth: number, maxDepth: number): Fi
   }
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     const why = badString(key);
+    // eslint-disable-next-line no-control-regex -- control characters are what is masked here
     const childPath = `${path}.${key.replace(/[\u0000-\u001f]/g, '?')}`;
     if (why) return { field: childPath, message: `key ${why}` };
     const err = walk(child, childPath, depth + 1, maxDepth);

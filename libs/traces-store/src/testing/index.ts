@@ -1,1 +1,8 @@
-export { openTestDatabase, TEST_SERVER_URL, type TestDatabase, type TestDatabaseKind } from './test-database';
+export {
+  openTestDatabase,
+  createTestDatabaseUrl,
+  dropTestDatabase,
+  TEST_SERVER_URL,
+  type TestDatabase,
+  type TestDatabaseKind,
+} from './test-database';

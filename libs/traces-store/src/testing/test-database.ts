@@ -45,14 +45,7 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
       close: () => db.close(),
     };
   }
-  const name = `aos_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: TEST_SERVER_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(TEST_SERVER_URL);
-  url.pathname = `/${name}`;
-  const ownerUrl = url.toString();
+  const ownerUrl = await createTestDatabaseUrl();
   const db = await openDatabase({ databaseUrl: ownerUrl, poolSize: 4 });
   return {
     db,
@@ -69,10 +62,34 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
     },
     async close() {
       await db.close();
-      const c = new Client({ connectionString: TEST_SERVER_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-      await c.end();
+      await dropTestDatabase(ownerUrl);
     },
   };
+}
+
+/** Creates an empty database on the test server and answers its owner URL. */
+export async function createTestDatabaseUrl(): Promise<string> {
+  const name = `aos_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: TEST_SERVER_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropTestDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  if (!/^aos_test_\w+$/.test(name)) throw new Error(`refusing to drop ${name}`);
+  const admin = new Client({ connectionString: TEST_SERVER_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }

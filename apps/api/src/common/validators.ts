@@ -1,0 +1,25 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { isRfc3339 } from '@aos/logs-domain';
+
+/** An RFC 3339 timestamp with an explicit offset (`Z` or `±hh:mm`). */
+export function IsRfc3339(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isRfc3339',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: 'must be an RFC 3339 timestamp with an offset, e.g. 2026-01-20T10:15:30.123Z', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && isRfc3339(value) },
+    });
+}
+
+/** Query-string booleans: exactly `true` or `false`. */
+export const ToBoolean = () =>
+  Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value), { toClassOnly: true });
+
+/** Query-string integers: digits only (so `1e3`, `0x10` and `` stay invalid). */
+export const ToInteger = () =>
+  Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value), { toClassOnly: true });
+
+export const INT32_MAX = 2_147_483_647;
