@@ -5,6 +5,8 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { HealthController } from './health/health.controller';
 import { LlmRunsController } from './llm-runs/llm-runs.controller';
+import { ApiKeysController, TenantsController } from './tenants/tenants.controller';
+import { TenantsService } from './tenants/tenants.service';
 import { TracesController } from './traces/traces.controller';
 
 @Module({})
@@ -19,8 +21,8 @@ export class AppModule {
           dataDir: config.dataDir,
         }),
       ],
-      controllers: [HealthController, TracesController, LlmRunsController],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_GUARD, useClass: ApiKeyGuard }, TenantsService],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import type { ApiKeyRole, ComplianceProfile } from '@aos/logs-domain';
+import { type ApiKeyRole, type ComplianceProfile, ConflictError, NotFoundError } from '@aos/logs-domain';
 import type { Database } from './database/database';
 import { iso } from './rows';
 
@@ -76,6 +76,41 @@ export class TenantStore {
       ),
     );
     return { ...toApiKey(row), key };
+  }
+
+  /** Keys of a tenant, oldest first; secrets are never stored, so never listed. */
+  async listApiKeys(tenantId: string): Promise<ApiKey[]> {
+    const rows = await this.db.transaction({ tenantId }, (sql) =>
+      sql.query<Record<string, any>>(`SELECT id, name, role, key_prefix, created_at, revoked_at FROM api_keys ORDER BY created_at, id`),
+    );
+    return rows.map(toApiKey);
+  }
+
+  /**
+   * Revokes a key at once (revoking twice answers the same revoked key). The
+   * tenant's last active admin key cannot be revoked: it would lock the tenant out.
+   */
+  async revokeApiKey(tenantId: string, keyId: string): Promise<ApiKey> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const [key] = await sql.query<Record<string, any>>(
+        `SELECT id, name, role, key_prefix, created_at, revoked_at FROM api_keys WHERE id = $1 FOR UPDATE`,
+        [keyId],
+      );
+      if (!key) throw new NotFoundError(`API key ${keyId} not found`);
+      if (key.revoked_at) return toApiKey(key);
+      if (key.role === 'admin') {
+        const [{ n }] = await sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND id <> $1`,
+          [keyId],
+        );
+        if (n === 0) throw new ConflictError('this is the last active admin key of the tenant; create another admin key first');
+      }
+      const [row] = await sql.query<Record<string, any>>(
+        `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING id, name, role, key_prefix, created_at, revoked_at`,
+        [keyId],
+      );
+      return toApiKey(row);
+    });
   }
 
   /** The principal of a valid, unrevoked key; null otherwise. */

@@ -1,0 +1,66 @@
+import { type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
+
+describe('Tenants and API keys over HTTP', () => {
+  let e: E2eApp;
+  beforeAll(async () => {
+    e = await startE2eApp();
+  }, 60_000);
+  afterAll(() => e?.close());
+
+  const createTenant = async (body: unknown = { name: 'acme', compliance: 'soc2' }) => e.request('POST', '/api/v1/tenants', { key: PLATFORM_KEY, body });
+
+  it('lets the platform operator create a tenant with its first admin key, shown once', async () => {
+    const res = await createTenant();
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as any;
+    expect(body.tenant).toMatchObject({ name: 'acme', compliance: 'soc2' });
+    expect(body.api_key).toMatchObject({ role: 'admin', key: expect.stringMatching(/^aos_/) });
+    const keys = (await (await e.request('GET', '/api/v1/api-keys', { key: body.api_key.key })).json()) as any;
+    expect(keys.items).toHaveLength(1);
+    expect(keys.items[0].key).toBeUndefined();
+    expect(JSON.stringify(keys)).not.toContain(body.api_key.key);
+  });
+
+  it('refuses tenant creation to anyone but the platform key', async () => {
+    expect((await e.request('POST', '/api/v1/tenants', { body: { name: 'x' } })).status).toBe(403);
+    expect((await e.request('POST', '/api/v1/tenants', { key: null, body: { name: 'x' } })).status).toBe(401);
+    expect((await e.request('GET', '/api/v1/logs/llm-runs', { key: PLATFORM_KEY })).status).toBe(403);
+    const bad = await createTenant({ name: 'x', compliance: 'gdpr' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).errors[0].field).toBe('compliance');
+  });
+
+  it('creates keys by role, and revocation takes effect at once', async () => {
+    const admin = ((await (await createTenant({ name: 'keys' })).json()) as any).api_key.key;
+    const created = await e.request('POST', '/api/v1/api-keys', { key: admin, body: { name: 'runner', role: 'ingest' } });
+    expect(created.status).toBe(201);
+    const { api_key } = (await created.json()) as any;
+    expect(api_key).toMatchObject({ name: 'runner', role: 'ingest', revoked_at: null });
+    const ingestBody = { run_id: '0d6f1c52-8a5e-4c1e-9a53-3c5b1f0a7e11', agent_id: '5b1f6a2c-4d3e-4f5a-8b6c-7d8e9f0a1b2c' };
+    expect((await e.request('POST', '/api/v1/traces', { key: api_key.key, body: ingestBody })).status).toBe(201);
+    expect((await e.request('GET', '/api/v1/api-keys', { key: api_key.key })).status).toBe(403);
+
+    const revoked = await e.request('DELETE', `/api/v1/api-keys/${api_key.id}`, { key: admin });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as any).revoked_at).not.toBeNull();
+    expect((await e.request('POST', '/api/v1/traces', { key: api_key.key, body: ingestBody })).status).toBe(401);
+    expect((await e.request('DELETE', `/api/v1/api-keys/${api_key.id}`, { key: admin })).status).toBe(200);
+  });
+
+  it("answers 404 for another tenant's key and refuses to revoke the last admin key", async () => {
+    const a = ((await (await createTenant({ name: 'a' })).json()) as any).api_key;
+    const b = ((await (await createTenant({ name: 'b' })).json()) as any).api_key;
+    expect((await e.request('DELETE', `/api/v1/api-keys/${b.id}`, { key: a.key })).status).toBe(404);
+    expect((await e.request('DELETE', `/api/v1/api-keys/${a.id}`, { key: a.key })).status).toBe(409);
+    expect((await e.request('DELETE', '/api/v1/api-keys/not-a-uuid', { key: a.key })).status).toBe(400);
+    const bKeys = (await (await e.request('GET', '/api/v1/api-keys', { key: a.key })).json()) as any;
+    expect(bKeys.items.map((k: any) => k.id)).toEqual([a.id]);
+  });
+
+  it('rejects unknown fields and bad roles', async () => {
+    const res = await e.request('POST', '/api/v1/api-keys', { body: { name: 'x', role: 'root', extra: 1 } });
+    expect(res.status).toBe(400);
+    const fields = ((await res.json()) as any).errors.map((x: any) => x.field);
+    expect(fields).toEqual(expect.arrayContaining(['role', 'extra']));
+  });
+});
