@@ -4,3 +4,4 @@ export * from './lib/model';
 export * from './lib/time';
 export * from './lib/hashing';
 export * from './lib/json-safety';
+export * from './lib/evidence';
