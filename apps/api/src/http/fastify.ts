@@ -30,6 +30,8 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): FastifyAda
     trustProxy: options.trustProxy ?? false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // `/api/v1/logs/` (the spec's spelling) and `/api/v1/logs` are one route.
+    routerOptions: { ignoreTrailingSlash: true },
     // The generic reply type of this option narrows `send`; the answer only sends a string.
     frameworkErrors: (error: FastifyError, request: { url?: string }, reply: unknown) =>
       answerFrameworkError(error, request, reply as ProblemReply),

@@ -1,6 +1,8 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ADMINS, AllowPlatform, CurrentTenant, Roles, type TenantPrincipal } from '../auth/principal';
+import { ADMINS, AllowPlatform, Roles } from '../auth/principal';
+import { CurrentActor, normaliseAddress, type RequestActor } from '../auth/request-actor';
 import { UuidParamPipe } from '../http';
 import { ApiKeyCreatedDto, ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreateTenantDto, TenantCreatedDto } from './tenants.dto';
 import { TenantsService } from './tenants.service';
@@ -16,8 +18,12 @@ export class TenantsController {
   @AllowPlatform()
   @ApiOperation({ summary: 'Create a tenant and its first admin key (platform operator key only)' })
   @ApiCreatedResponse({ type: TenantCreatedDto })
-  create(@Body() body: CreateTenantDto): Promise<TenantCreatedDto> {
-    return this.tenants.createTenant(body.name, body.compliance ?? 'none');
+  create(@Body() body: CreateTenantDto, @Req() request: FastifyRequest): Promise<TenantCreatedDto> {
+    const agent = request.headers['user-agent'];
+    return this.tenants.createTenant(body.name, body.compliance ?? 'none', {
+      ipAddress: normaliseAddress(request.ip),
+      userAgent: typeof agent === 'string' ? agent : null,
+    });
   }
 }
 
@@ -31,14 +37,14 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: "List the tenant's API keys (never their secrets)" })
   @ApiOkResponse({ type: ApiKeyListDto })
-  async list(@CurrentTenant() who: TenantPrincipal): Promise<ApiKeyListDto> {
+  async list(@CurrentActor() who: RequestActor): Promise<ApiKeyListDto> {
     return { items: await this.tenants.listKeys(who) };
   }
 
   @Post()
   @ApiOperation({ summary: 'Create an API key; its secret is answered once' })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
-  async create(@CurrentTenant() who: TenantPrincipal, @Body() body: CreateApiKeyDto): Promise<ApiKeyCreatedDto> {
+  async create(@CurrentActor() who: RequestActor, @Body() body: CreateApiKeyDto): Promise<ApiKeyCreatedDto> {
     return { api_key: await this.tenants.createKey(who, body) };
   }
 
@@ -47,7 +53,7 @@ export class ApiKeysController {
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: "The tenant's last active admin key" })
-  revoke(@CurrentTenant() who: TenantPrincipal, @Param('key_id', UuidParamPipe) keyId: string): Promise<ApiKeyDto> {
+  revoke(@CurrentActor() who: RequestActor, @Param('key_id', UuidParamPipe) keyId: string): Promise<ApiKeyDto> {
     return this.tenants.revokeKey(who, keyId);
   }
 }

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { API_KEY_ROLES, type ApiKeyRole, COMPLIANCE_PROFILES, type ComplianceProfile } from '@aos/logs-domain';
 
+// eslint-disable-next-line no-control-regex -- names must not carry control characters
 const NAME = /^[^\u0000-\u001f]+$/;
 
 export class CreateTenantDto {

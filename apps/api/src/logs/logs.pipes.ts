@@ -1,0 +1,56 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { LOG_TOPICS, ValidationError } from '@aos/logs-domain';
+import { createValidationPipe } from '../http';
+import {
+  AuditTopicFiltersDto,
+  LlmRunsTopicFiltersDto,
+  SystemLogBatchDto,
+  SystemLogInputDto,
+  SystemTopicFiltersDto,
+  type TopicFiltersDto,
+} from './logs.dto';
+
+/** POST /api/v1/logs/system takes one log or `{logs: [...]}`; both become a batch. */
+@Injectable()
+export class SystemLogsBodyPipe implements PipeTransform<unknown, Promise<SystemLogBatchDto>> {
+  private readonly validation = createValidationPipe();
+
+  async transform(value: unknown): Promise<SystemLogBatchDto> {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw ValidationError.field('body', 'must be a log object or {"logs": [...]}');
+    }
+    if ('logs' in value) {
+      return (await this.validation.transform(value, { type: 'body', metatype: SystemLogBatchDto })) as SystemLogBatchDto;
+    }
+    const log = (await this.validation.transform(value, { type: 'body', metatype: SystemLogInputDto })) as SystemLogInputDto;
+    return Object.assign(new SystemLogBatchDto(), { logs: [log] });
+  }
+}
+
+const TOPIC_DTOS = { llm_runs: LlmRunsTopicFiltersDto, system: SystemTopicFiltersDto, audit: AuditTopicFiltersDto } as const;
+
+/**
+ * The cross-topic list and search (`GET /api/v1/logs/?topic=`, `POST
+ * /api/v1/logs/search`): `topic` is required and selects which filters are
+ * valid; anything else is 400 naming the field, like every list.
+ */
+export class TopicFiltersPipe implements PipeTransform<unknown, Promise<TopicFiltersDto>> {
+  private readonly validation = createValidationPipe();
+
+  constructor(private readonly type: 'query' | 'body') {}
+
+  async transform(value: unknown): Promise<TopicFiltersDto> {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw ValidationError.field(this.type === 'body' ? 'body' : 'query', 'must be an object with a topic');
+    }
+    const topic = (value as { topic?: unknown }).topic;
+    if (topic === undefined || topic === null || topic === '') {
+      throw ValidationError.field('topic', `is required: one of ${LOG_TOPICS.join(', ')}`);
+    }
+    if (typeof topic !== 'string' || !(LOG_TOPICS as readonly string[]).includes(topic)) {
+      throw ValidationError.field('topic', `must be one of ${LOG_TOPICS.join(', ')}`);
+    }
+    const metatype = TOPIC_DTOS[topic as keyof typeof TOPIC_DTOS];
+    return (await this.validation.transform(value, { type: this.type, metatype })) as TopicFiltersDto;
+  }
+}

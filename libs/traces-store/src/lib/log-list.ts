@@ -1,0 +1,103 @@
+import { isRfc3339, type Page, SORT_ORDERS, type SortOrder, ValidationError } from '@aos/logs-domain';
+import type { Scope, Sql } from './database/database';
+import { COUNT_CAP, decodeCursor, encodeCursor, type Params } from './pagination';
+
+/**
+ * The list machinery shared by the system-log and audit-log stores: scope and
+ * time filters, keyset or offset paging on (sort column, log_id), and the
+ * capped count of DESIGN.md 5.
+ */
+
+/** `tenant_id = $n` for a tenant, `tenant_id IS NULL` for the platform (RLS enforces the same). */
+export function scopeClause(scope: Scope, p: Params): string {
+  return 'tenantId' in scope ? `tenant_id = ${p.add(scope.tenantId)}::uuid` : 'tenant_id IS NULL';
+}
+
+/** Half-open `[start_time, end_time)` on a timestamp column. */
+export function timeRangeClauses(p: Params, column: string, range: { start_time?: string; end_time?: string }): string[] {
+  const out: string[] = [];
+  if (range.start_time != null) {
+    if (!isRfc3339(range.start_time)) throw ValidationError.field('start_time', 'must be an RFC 3339 timestamp with an offset');
+    out.push(`${column} >= ${p.add(range.start_time)}::timestamptz`);
+  }
+  if (range.end_time != null) {
+    if (!isRfc3339(range.end_time)) throw ValidationError.field('end_time', 'must be an RFC 3339 timestamp with an offset');
+    out.push(`${column} < ${p.add(range.end_time)}::timestamptz`);
+  }
+  return out;
+}
+
+export interface ListSpec<S extends string> {
+  table: string;
+  columns: string;
+  /** Filter predicates (already parameterised in `params`). */
+  where: string[];
+  params: Params;
+  /** Sortable columns: timestamp columns (the cursor carries an RFC 3339 value), ordered with log_id. */
+  sortFields: readonly S[];
+  sort: S;
+  order: SortOrder;
+  limit: number;
+  offset: number;
+  cursor?: string;
+}
+
+/** Runs the page query and the capped count in `sql` (one transaction). */
+export async function listPage<S extends string, T extends { log_id: string }>(
+  sql: Sql,
+  spec: ListSpec<S>,
+  map: (row: Record<string, any>) => T,
+): Promise<Page<T>> {
+  const { params: p, sort, order, limit, offset } = spec;
+  // Sort and order are written into the SQL text: only the listed names pass.
+  if (!spec.sortFields.includes(sort)) throw ValidationError.field('sort', `must be one of ${spec.sortFields.join(', ')}`);
+  if (!SORT_ORDERS.includes(order)) throw ValidationError.field('order', `must be one of ${SORT_ORDERS.join(', ')}`);
+  if (!Number.isInteger(limit) || limit < 1) throw ValidationError.field('limit', 'must be a positive integer');
+  if (!Number.isInteger(offset) || offset < 0) throw ValidationError.field('offset', 'must be a non-negative integer');
+
+  const filterSql = spec.where.join(' AND ');
+  const countParams = [...p.values];
+  const keyset = [...spec.where];
+  let position = offset;
+  if (spec.cursor) {
+    const c = decodeCursor(spec.cursor, sort, order);
+    if (typeof c.value !== 'string' || !isRfc3339(c.value)) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
+    keyset.push(`("${sort}", log_id) ${order === 'asc' ? '>' : '<'} (${p.add(c.value)}::timestamptz, ${p.add(c.id)}::uuid)`);
+    position = c.position;
+  }
+  // With a cursor, `offset` is ignored (DESIGN.md 8).
+  const offsetSql = spec.cursor ? '' : `OFFSET ${p.add(offset)}`;
+  const rows = await sql.query(
+    `SELECT ${spec.columns} FROM ${spec.table} WHERE ${keyset.join(' AND ')}
+     ORDER BY "${sort}" ${order}, log_id ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
+    p.values,
+  );
+  const [{ n }] = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql} LIMIT ${COUNT_CAP + 1}) x`,
+    countParams,
+  );
+  const items = rows.slice(0, limit).map(map);
+  const last = items[items.length - 1] as (T & Record<string, unknown>) | undefined;
+  return {
+    items,
+    total: Math.min(n, COUNT_CAP),
+    total_exact: n <= COUNT_CAP,
+    position,
+    next_cursor:
+      rows.length > limit && last
+        ? encodeCursor({ sort, order, value: String(last[sort]), id: last.log_id, position: position + items.length })
+        : null,
+  };
+}
+
+/** A single-token term that looks like an id (a UUID, or e.g. `req-7f3a9c12`): matched exactly against id columns too. */
+const ID_LIKE = /^(?=[^\s]*\d)[A-Za-z0-9][A-Za-z0-9._:-]{5,199}$/;
+
+export function isIdShaped(term: string): boolean {
+  return ID_LIKE.test(term);
+}
+
+/** Maps each row of an async stream. */
+export async function* mapRows<T>(source: AsyncIterable<Record<string, any>>, map: (row: Record<string, any>) => T): AsyncIterable<T> {
+  for await (const row of source) yield map(row);
+}

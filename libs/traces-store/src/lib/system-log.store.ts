@@ -1,0 +1,149 @@
+import { v7 as uuidv7 } from 'uuid';
+import {
+  checkNewSystemLog,
+  isUuid,
+  MAX_SYSTEM_LOGS_PER_BATCH,
+  type NewSystemLog,
+  NotFoundError,
+  type Page,
+  SYSTEM_LOG_LEVELS,
+  SYSTEM_LOG_SORT_FIELDS,
+  type SystemLog,
+  type SystemLogFilters,
+  type SystemLogListQuery,
+  toCanonicalTimestamp,
+  ValidationError,
+} from '@aos/logs-domain';
+import type { Database, Scope } from './database/database';
+import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
+import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
+import { Params } from './pagination';
+
+/**
+ * Append-only system logs (spec 3.2): a tenant's logs, or the platform's own
+ * (`tenant_id` NULL, visible only in the platform scope). Batches are written
+ * in one set-based statement; nothing here updates or deletes.
+ */
+export class SystemLogStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Records up to MAX_SYSTEM_LOGS_PER_BATCH logs in one INSERT ... SELECT; all
+   * or none. Answers the stored logs in the order given. The event `timestamp`
+   * is the writer's (now when absent); `created_at` is the database's clock.
+   */
+  async insertMany(scope: Scope, logs: readonly NewSystemLog[]): Promise<SystemLog[]> {
+    if (logs.length === 0) return [];
+    if (logs.length > MAX_SYSTEM_LOGS_PER_BATCH) {
+      throw ValidationError.field('logs', `must contain at most ${MAX_SYSTEM_LOGS_PER_BATCH} logs`);
+    }
+    const errors = logs.flatMap((log, i) => checkNewSystemLog(log, logs.length > 1 ? `logs[${i}]` : ''));
+    if (errors.length > 0) throw new ValidationError(errors.slice(0, 100));
+
+    const rows = logs.map((log) => ({
+      log_id: uuidv7(),
+      level: log.level,
+      source: log.source,
+      message: log.message,
+      timestamp: log.timestamp === undefined ? null : toCanonicalTimestamp(log.timestamp),
+      context: log.context ?? null,
+      trace_id: log.trace_id ?? null,
+      request_id: log.request_id ?? null,
+    }));
+    const tenantId = 'tenantId' in scope ? scope.tenantId : null;
+    // One statement for the whole batch: the rows travel as one JSON document.
+    const inserted = await this.db.transaction(scope, (sql) =>
+      sql.query(
+        `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id)
+         SELECT r.log_id, $1::uuid, r.level, r.source, r.message, coalesce(r."timestamp", now()),
+           nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
+         FROM jsonb_to_recordset($2::jsonb) AS r(log_id uuid, level text, source text, message text,
+           "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
+         RETURNING ${SYSTEM_LOG_COLUMNS}`,
+        [tenantId, JSON.stringify(rows)],
+      ),
+    );
+    // RETURNING promises no order: answer in the order given.
+    const byId = new Map(inserted.map((r) => [String(r.log_id), toSystemLog(r)]));
+    return rows.map((r) => byId.get(r.log_id)!);
+  }
+
+  /** The system-log list: filters of spec 4.5, full-text search, keyset or offset paging, capped count. */
+  async list(scope: Scope, query: SystemLogListQuery): Promise<Page<SystemLog>> {
+    const p = new Params();
+    const where = filterClauses(p, scope, query);
+    return this.db.transaction(scope, (sql) =>
+      listPage(
+        sql,
+        {
+          table: 'system_logs',
+          columns: SYSTEM_LOG_COLUMNS,
+          where,
+          params: p,
+          sortFields: SYSTEM_LOG_SORT_FIELDS,
+          sort: query.sort,
+          order: query.order,
+          limit: query.limit,
+          offset: query.offset,
+          cursor: query.cursor,
+        },
+        toSystemLog,
+      ),
+    );
+  }
+
+  /**
+   * Every log matching the filters, oldest first, streamed from a cursor in one
+   * consistent snapshot (bulk export): memory stays flat however many rows.
+   */
+  stream(scope: Scope, filters: SystemLogFilters): AsyncIterable<SystemLog> {
+    const p = new Params();
+    const where = filterClauses(p, scope, filters);
+    const rows = this.db.stream(
+      scope,
+      `SELECT ${SYSTEM_LOG_COLUMNS} FROM system_logs WHERE ${where.join(' AND ')} ORDER BY "timestamp", log_id`,
+      p.values,
+    );
+    return mapRows(rows, toSystemLog);
+  }
+
+  /** One log of the scope; another tenant's (or the platform's) is not found. */
+  async get(scope: Scope, logId: string): Promise<SystemLog> {
+    if (isUuid(logId)) {
+      const p = new Params();
+      const id = p.add(logId);
+      const [row] = await this.db.transaction(scope, (sql) =>
+        sql.query(`SELECT ${SYSTEM_LOG_COLUMNS} FROM system_logs WHERE log_id = ${id}::uuid AND ${scopeClause(scope, p)}`, p.values),
+      );
+      if (row) return toSystemLog(row);
+    }
+    throw new NotFoundError(`system log ${logId} not found`);
+  }
+}
+
+/** The predicates of the filters (validated: they reach SQL only as parameters). */
+function filterClauses(p: Params, scope: Scope, filters: SystemLogFilters): string[] {
+  const where = [scopeClause(scope, p)];
+  if (filters.level != null) {
+    if (!(SYSTEM_LOG_LEVELS as readonly string[]).includes(filters.level)) {
+      throw ValidationError.field('level', `must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
+    }
+    where.push(`level = ${p.add(filters.level)}`);
+  }
+  if (filters.source != null) where.push(`source = ${p.add(filters.source)}`);
+  if (filters.trace_id != null) where.push(`trace_id = ${p.add(filters.trace_id)}`);
+  if (filters.request_id != null) where.push(`request_id = ${p.add(filters.request_id)}`);
+  where.push(...timeRangeClauses(p, `"timestamp"`, filters));
+  if (filters.search?.trim()) where.push(searchClause(p, filters.search));
+  return where;
+}
+
+/** Full text over message and context (websearch syntax); an id-shaped term also matches the ids exactly. */
+function searchClause(p: Params, search: string): string {
+  const text = `search_vector @@ websearch_to_tsquery('english', ${p.add(search)})`;
+  const term = search.trim();
+  if (!isIdShaped(term)) return text;
+  const ids = p.add([...new Set([term, term.toLowerCase()])]);
+  const byLogId = isUuid(term) ? `log_id = ${p.add(term.toLowerCase())}::uuid OR ` : '';
+  return `(${byLogId}trace_id = ANY(${ids}::text[]) OR request_id = ANY(${ids}::text[]) OR ${text})`;
+}
