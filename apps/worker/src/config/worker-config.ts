@@ -1,0 +1,90 @@
+/**
+ * The worker's settings, read once from the environment and validated: a bad
+ * setting stops the start with a message naming it (DESIGN.md 2).
+ */
+export interface WorkerConfig {
+  /** Owner (or superuser) URL of the API's PostgreSQL; required with REDIS_URL. */
+  databaseUrl?: string;
+  /** The serving role's URL, when the operator manages roles (as for the API). */
+  databaseAppUrl?: string;
+  /** Unset: the API runs jobs in-process and the worker has nothing to do. */
+  redisUrl?: string;
+  /** BullMQ key prefix; the API must use the same (default `aos`). */
+  queuePrefix: string;
+  /** PDF jobs (and Chromium pages) at once per worker. */
+  concurrency: number;
+  /** Renders per Chromium before it is replaced. */
+  recycleAfter: number;
+  /** Longest one render may take, ms. */
+  renderTimeoutMs: number;
+  /** BullMQ job lock, ms: a job whose worker died is taken up again once its lock expires. */
+  lockDurationMs: number;
+  /** How often BullMQ looks for jobs whose worker died, ms. */
+  stalledIntervalMs: number;
+  /** How long to wait at start for the API to have migrated the database, ms. */
+  databaseWaitMs: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Test hook: each bundle load waits this long first (the kill-the-worker test). Never set it in production. */
+  testRenderDelayMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return n;
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}), got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
+    }
+    if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+    return raw;
+  };
+  const logLevel = (str('LOG_LEVEL') ?? 'log').toLowerCase();
+  const level = logLevel === 'info' ? 'log' : logLevel === 'warning' ? 'warn' : logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseAppUrl = url('DATABASE_APP_URL', ['postgres:', 'postgresql:']);
+  if (redisUrl && !databaseUrl) {
+    throw new ConfigError(
+      'DATABASE_URL is required with REDIS_URL: the worker stores rendered files in the API\'s PostgreSQL (the embedded database is private to the API process)',
+    );
+  }
+  if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL)');
+  const queuePrefix = str('AOS_QUEUE_PREFIX') ?? 'aos';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) throw new ConfigError(`AOS_QUEUE_PREFIX must be 1-64 letters, digits, '-' or '_', got "${queuePrefix}"`);
+  return {
+    databaseUrl,
+    databaseAppUrl,
+    redisUrl,
+    queuePrefix,
+    concurrency: int('AOS_PDF_CONCURRENCY', 2, 1, 32),
+    recycleAfter: int('AOS_PDF_RECYCLE_AFTER', 100, 1, 100_000),
+    renderTimeoutMs: int('AOS_PDF_TIMEOUT_MS', 60_000, 1_000, 600_000),
+    lockDurationMs: int('AOS_QUEUE_LOCK_MS', 30_000, 1_000, 600_000),
+    stalledIntervalMs: int('AOS_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
+    databaseWaitMs: int('AOS_WORKER_DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
+    logLevel: level as WorkerConfig['logLevel'],
+    testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
+  };
+}
+
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');

@@ -1,0 +1,48 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from '@aos/audit';
+import { EvidencePdfModule } from '@aos/evidence-pdf';
+import { ExportModule, LogExportService } from '@aos/export';
+import type { BundleSource } from '@aos/logs-domain';
+import { TracesStoreModule } from '@aos/traces-store';
+import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
+import { DelayedBundleSource } from './delayed-bundle-source';
+import { EvidencePdfWorker } from './evidence-pdf.worker';
+
+/**
+ * The worker's composition root (DESIGN.md 1, L5): the database, the PDF job
+ * processor of libs/evidence-pdf fed with the bundles of libs/export, and the
+ * BullMQ Worker that runs it. The job handlers are registered here only: the
+ * API merely enqueues.
+ */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        TracesStoreModule.forRoot({
+          databaseUrl: config.databaseUrl,
+          databaseAppUrl: config.databaseAppUrl,
+          // The API owns migrations; main.ts waits until they have run.
+          migrate: false,
+          poolSize: config.concurrency + 2,
+        }),
+        // LogExportService needs the audit service; the worker itself audits nothing
+        // (the API audited the request that queued the job).
+        AuditModule.forRoot(),
+        EvidencePdfModule.forWorker({
+          renderer: { concurrency: config.concurrency, recycleAfter: config.recycleAfter, timeoutMs: config.renderTimeoutMs },
+          imports: [ExportModule],
+          bundleSource: {
+            useFactory: (exports: LogExportService): BundleSource => {
+              const source: BundleSource = { load: (tenantId, traceId, type) => exports.buildEvidenceBundle(tenantId, traceId, type) };
+              return config.testRenderDelayMs > 0 ? new DelayedBundleSource(source, config.testRenderDelayMs) : source;
+            },
+            inject: [LogExportService],
+          },
+        }),
+      ],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, EvidencePdfWorker],
+    };
+  }
+}
