@@ -1,12 +1,25 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditLogService, AuditModule } from '@aos/audit';
+import { SystemLogsModule } from '@aos/system-logs';
+import { type ReplayAuditPort, ReplayModule, replayAuditAction } from '@aos/replay';
 import { TracesStoreModule } from '@aos/traces-store';
+import { EvidencePdfModule } from '@aos/evidence-pdf';
+import { ExportModule, LogExportService } from '@aos/export';
+import { BundleSource } from '@aos/logs-domain';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
+import { ExportJobsController } from './exports/export-jobs.controller';
+import { ExportsController } from './exports/exports.controller';
+import { PdfExports } from './exports/pdf-exports';
+import { IncidentsController } from './incidents/incidents.controller';
 import { HealthController } from './health/health.controller';
 import { LlmRunsController } from './llm-runs/llm-runs.controller';
+import { LogsApiModule } from './logs/logs-api.module';
 import { ApiKeysController, TenantsController } from './tenants/tenants.controller';
 import { TenantsService } from './tenants/tenants.service';
+import { EventStreams } from './replay/event-streams';
+import { ReplayController } from './replay/replay.controller';
 import { TracesController } from './traces/traces.controller';
 
 @Module({})
@@ -20,9 +33,29 @@ export class AppModule {
           databaseAppUrl: config.databaseAppUrl,
           dataDir: config.dataDir,
         }),
+        SystemLogsModule.forRoot(),
+        AuditModule.forRoot(),
+        LogsApiModule,
+        ExportModule,
+        // Replays are audited as trace_replayed through the audit trail.
+        ReplayModule.forRoot({
+          audit: {
+            useFactory: (audit: AuditLogService): ReplayAuditPort => ({ record: async (e) => void (await audit.logAction(replayAuditAction(e))) }),
+            inject: [AuditLogService],
+          },
+        }),
+        // PDF jobs: with REDIS_URL the API only enqueues (apps/worker renders); without it they run in-process.
+        EvidencePdfModule.forRoot({
+          redisUrl: config.redisUrl,
+          imports: [ExportModule],
+          bundleSource: {
+            useFactory: (exports: LogExportService): BundleSource => ({ load: (t, id, type) => exports.buildEvidenceBundle(t, id, type) }),
+            inject: [LogExportService],
+          },
+        }),
       ],
-      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_GUARD, useClass: ApiKeyGuard }, TenantsService],
+      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController, ReplayController, ExportsController, ExportJobsController, IncidentsController],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_GUARD, useClass: ApiKeyGuard }, TenantsService, EventStreams, PdfExports],
     };
   }
 }

@@ -5,3 +5,5 @@ export * from './lib/time';
 export * from './lib/hashing';
 export * from './lib/json-safety';
 export * from './lib/evidence';
+export * from './lib/logs';
+export * from './lib/export-jobs';

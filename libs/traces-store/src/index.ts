@@ -1,6 +1,12 @@
 export { Database, type Scope, type Sql, IMMUTABLE_RECORD_SQLSTATE } from './lib/database/database';
 export { openDatabase, type DatabaseOptions, DEFAULT_APP_ROLE } from './lib/database/open-database';
-export { TraceStore, type StepSummary, type CreateTraceResult, MAX_STEPS_PER_BATCH } from './lib/trace.store';
+export {
+  TraceStore,
+  type StepSummary,
+  type StepStateSnapshot,
+  type CreateTraceResult,
+  MAX_STEPS_PER_BATCH,
+} from './lib/trace.store';
 export {
   TenantStore,
   type Tenant,
@@ -14,3 +20,17 @@ export { COUNT_CAP } from './lib/pagination';
 export { TracesStoreModule } from './lib/traces-store.module';
 export { MIGRATIONS } from './lib/migrations';
 export { ENTITIES } from './lib/entities';
+export { SystemLogStore } from './lib/system-log.store';
+export { AuditLogStore } from './lib/audit-log.store';
+export { LogLookup } from './lib/log-lookup';
+export { EvidenceContextStore, type PolicySnapshot, type IncidentRecord, type IncidentInput } from './lib/evidence-context.store';
+export {
+  ExportJobStore,
+  type ExportJobKey,
+  type EnqueueResult,
+  type UnfinishedExportJob,
+  type ExportJobStoreOptions,
+  DEFAULT_EXPORT_TTL_SECONDS,
+  EXPORT_JOB_NAMESPACE,
+} from './lib/export-job.store';
+export { StepSearchIndexer, type StepSearchIndexerOptions } from './lib/step-search-indexer';

@@ -75,6 +75,15 @@ describe('LLM-run traces over HTTP', () => {
 
     const search = (await (await e.request('POST', '/api/v1/logs/llm-runs/search', { body: { search: 'approval limit', limit: 10 } })).json()) as any;
     expect(search.items.map((x: any) => x.trace_id)).toContain(trace_id);
+
+    // Step content is indexed in the background, within about a second.
+    let found: string[] = [];
+    for (let i = 0; i < 50 && !found.includes(trace_id); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const page = (await (await e.request('GET', `/api/v1/logs/llm-runs?search=${encodeURIComponent('"question 2"')}`)).json()) as any;
+      found = page.items.map((x: any) => x.trace_id);
+    }
+    expect(found).toContain(trace_id);
   });
 
   it('answers identical re-sends with 200 and conflicting writes with 409', async () => {

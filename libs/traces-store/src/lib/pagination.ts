@@ -1,7 +1,7 @@
 import { ValidationError } from '@aos/logs-domain';
 
 /** Rows counted exactly before `total` becomes a lower bound (keeps counts cheap on big tenants). */
-export const COUNT_CAP = 10_000;
+export const COUNT_CAP = 1_000;
 
 /**
  * An opaque keyset cursor: the sort it belongs to, the last row's sort value and

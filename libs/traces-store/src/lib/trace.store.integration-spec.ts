@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, computeStepHash, computeTraceHash, type NewStep } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import { TenantStore } from './tenant.store';
+import { StepSearchIndexer } from './step-search-indexer';
 import { TraceStore } from './trace.store';
 
 const step = (i: number, extra: Partial<NewStep> = {}): NewStep => ({
@@ -149,6 +150,9 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     expect(p3.next_cursor).toBeNull();
 
     expect((await store.listTraces(tenant, { ...base, limit: 50, agent_id: agent })).total).toBe(3);
+    // Step content becomes searchable once the indexer has run.
+    expect((await store.listTraces(tenant, { ...base, search: 'Zebras' })).items).toEqual([]);
+    expect(await new StepSearchIndexer(t.db).drain()).toBeGreaterThanOrEqual(7);
     const found = await store.listTraces(tenant, { ...base, search: 'Zebras' });
     expect(found.items.map((x) => x.trace_id)).toEqual([ids[3]]);
     expect((await store.listTraces(tenant, { ...base, search: ids[5] })).items.map((x) => x.trace_id)).toEqual([ids[5]]);

@@ -13,7 +13,11 @@ import {
   type Page,
   type PageRequest,
   type RecordedStep,
+  STEP_TYPES,
+  type StepType,
+  type StoredStep,
   toCanonicalTimestamp,
+  type TraceFilters,
   type TraceListQuery,
   type TraceStep,
   type TraceSummary,
@@ -43,6 +47,30 @@ export interface CreateTraceResult {
   trace: TraceSummary;
   /** False when an identical trace with this id already existed (idempotent re-send). */
   created: boolean;
+}
+
+/**
+ * The raw material of an execution state at one step (TraceStore.getStepState).
+ * A row-version fingerprint of steps 0..k hashes each row's PostgreSQL version
+ * (`xmin`): it changes whenever one of those rows is rewritten, deleted or
+ * added, even behind the application's back, and is computed without reading content.
+ */
+export interface StepStateSnapshot {
+  trace: TraceSummary;
+  step: TraceStep;
+  totals: {
+    steps: number;
+    tokens: number;
+    cost_cents: number;
+    duration_ms: number;
+    /** Latest `timestamp + duration_ms` of the steps so far, epoch milliseconds. */
+    last_end_ms: number | null;
+    by_type: Record<StepType, number>;
+  };
+  /** The latest steps of each asked type at or before the step, in step order. */
+  recent: TraceStep[];
+  /** One fingerprint per asked prefix end, in the order asked (null when the prefix has no rows). */
+  row_versions: Array<{ through: number; fingerprint: string | null }>;
 }
 
 /** Most steps one request may record. */
@@ -147,6 +175,11 @@ export class TraceStore {
           }
         });
         recorded.push(...(await this.insertSteps(sql, tenantId, traceId, fresh)));
+        // Full-text indexing happens off this path (StepSearchIndexer).
+        await sql.query(
+          `INSERT INTO aos_step_search_queue (trace_id, tenant_id, first_step_index, last_step_index) VALUES ($1, $2, $3, $4)`,
+          [traceId, tenantId, fresh[0].step_index, fresh[fresh.length - 1].step_index],
+        );
         const tokens = fresh.reduce((n, s) => n + s.tokens, 0);
         const cost = fresh.reduce((n, s) => n + s.cost_cents, 0);
         const lastEnd = Math.max(...fresh.map((s) => Date.parse(s.timestamp) + s.duration_ms));
@@ -353,17 +386,7 @@ export class TraceStore {
   /** The LLM-runs list: every filter of spec 4.5, keyset or offset paging. */
   async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
     const p = new Params();
-    const where = [`t.tenant_id = ${p.add(tenantId)}`];
-    if (query.run_id) where.push(`t.run_id = ${p.add(query.run_id)}`);
-    if (query.agent_id) where.push(`t.agent_id = ${p.add(query.agent_id)}`);
-    if (query.status) where.push(`t.status = ${p.add(query.status)}`);
-    if (query.has_violation === true) where.push(`t.violation_step_index IS NOT NULL`);
-    if (query.has_violation === false) where.push(`t.violation_step_index IS NULL`);
-    if (query.policy_id) where.push(`t.violation_policy_id = ${p.add(query.policy_id)}`);
-    if (query.start_time) where.push(`t.started_at >= ${p.add(query.start_time)}`);
-    if (query.end_time) where.push(`t.started_at < ${p.add(query.end_time)}`);
-    if (query.search) where.push(traceSearchClause(p, query.search));
-
+    const where = traceFilterClauses(p, tenantId, query);
     const filterSql = where.join(' AND ');
     const countParams = [...p.values];
     const sort = query.sort;
@@ -405,10 +428,129 @@ export class TraceStore {
     });
   }
 
+  /**
+   * Every trace matching the filters, oldest first, streamed from a cursor in
+   * one consistent snapshot (bulk export): memory stays flat however many rows.
+   */
+  streamTraces(tenantId: string, filters: TraceFilters): AsyncIterable<TraceSummary> {
+    const p = new Params();
+    const where = traceFilterClauses(p, tenantId, filters);
+    const rows = this.db.stream(
+      { tenantId },
+      `SELECT ${TRACE_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM aos_traces t WHERE ${where.join(' AND ')}
+       ORDER BY t.started_at, t.trace_id`,
+      p.values,
+    );
+    return mapAsync(rows, toTrace);
+  }
+
   /** Recomputes every hash from stored content and reports each step (DESIGN.md 4). */
   async verifyTrace(tenantId: string, traceId: string): Promise<TraceVerification> {
     const { trace, steps } = await this.getTraceWithSteps(tenantId, traceId);
     return verifyTraceIntegrity(trace, steps);
+  }
+
+  /**
+   * What a replay needs to rebuild the execution state at one step, read with
+   * set-based SQL (no step content is read but that of step `stepIndex` and the
+   * latest `recentPerType` steps of each of `recentTypes`): sums and counts over
+   * steps 0..stepIndex, the step itself, and the row-version fingerprint of
+   * steps 0..k for each k of `fingerprints`. A step beyond the trace is 404,
+   * like another tenant's trace.
+   */
+  async getStepState(
+    tenantId: string,
+    traceId: string,
+    stepIndex: number,
+    options: { recentTypes: readonly StepType[]; recentPerType: number; fingerprints?: readonly number[] },
+  ): Promise<StepStateSnapshot> {
+    const fingerprints = options.fingerprints ?? [];
+    const scanTo = Math.max(stepIndex, ...fingerprints);
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const [step] = await sql.query(`SELECT ${STEP_COLUMNS} FROM aos_trace_steps WHERE trace_id = $1 AND step_index = $2`, [
+        traceId,
+        stepIndex,
+      ]);
+      if (!step) {
+        throw new NotFoundError(`step ${stepIndex} of trace ${traceId} not found (the trace has ${trace.step_count} steps)`, {
+          step_count: trace.step_count,
+        });
+      }
+      // The scan reaches the furthest fingerprint; sums stop at the step. Step
+      // types are the constant tuple; the bounds are parameters.
+      const params: unknown[] = [traceId, scanTo];
+      const bound = (n: number) => {
+        params.push(n);
+        return `$${params.length}::int`;
+      };
+      const upTo = (n: number) => (n >= scanTo ? '' : ` FILTER (WHERE step_index <= ${bound(n)})`);
+      const within = upTo(stepIndex);
+      const stepBound = within ? ` AND step_index <= $3::int` : '';
+      const byType = STEP_TYPES.map((t) => `count(*) FILTER (WHERE step_type = '${t}'${stepBound})::int AS "n_${t}"`);
+      const versions = fingerprints.map((n, k) => {
+        const ordered = `string_agg(step_index::text || ':' || xmin::text, ',' ORDER BY step_index)${upTo(n)}`;
+        return `encode(sha256(convert_to(${ordered}, 'UTF8')), 'hex') AS "v_${k}"`;
+      });
+      const [agg] = await sql.query<Record<string, any>>(
+        `SELECT count(*)${within}::int AS steps,
+           coalesce(sum(tokens)${within}, 0)::bigint AS tokens,
+           coalesce(sum(cost_cents)${within}, 0)::bigint AS cost_cents,
+           coalesce(sum(duration_ms)${within}, 0)::bigint AS duration_ms,
+           max("timestamp" + duration_ms * interval '1 millisecond')${within} AS last_end,
+           ${[...byType, ...versions].join(',\n           ')}
+         FROM aos_trace_steps WHERE trace_id = $1 AND step_index <= $2`,
+        params,
+      );
+      const recent =
+        options.recentTypes.length === 0 || options.recentPerType <= 0
+          ? []
+          : await sql.query(
+              `SELECT r.* FROM unnest($3::text[]) AS k(step_type)
+               CROSS JOIN LATERAL (
+                 SELECT ${STEP_COLUMNS} FROM aos_trace_steps s
+                 WHERE s.trace_id = $1 AND s.step_index <= $2 AND s.step_type = k.step_type
+                 ORDER BY s.step_index DESC LIMIT $4) r
+               ORDER BY r.step_index`,
+              [traceId, stepIndex, options.recentTypes, options.recentPerType],
+            );
+      return {
+        trace,
+        step: toStep(step),
+        totals: {
+          steps: agg.steps,
+          tokens: Number(agg.tokens),
+          cost_cents: Number(agg.cost_cents),
+          duration_ms: Number(agg.duration_ms),
+          last_end_ms: agg.last_end === null ? null : new Date(agg.last_end).getTime(),
+          by_type: Object.fromEntries(STEP_TYPES.map((t) => [t, agg[`n_${t}`] as number])) as Record<StepType, number>,
+        },
+        recent: recent.map(toStep),
+        row_versions: fingerprints.map((through, k) => ({ through, fingerprint: agg[`v_${k}`] as string | null })),
+      };
+    });
+  }
+
+  /** The hashed fields of steps `fromIndex..toIndex` in order (recomputing the hashes of a range). */
+  async listStepHashInputs(tenantId: string, traceId: string, fromIndex: number, toIndex: number): Promise<StoredStep[]> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const rows = await sql.query<Record<string, any>>(
+        `SELECT step_index, step_type, input_data, output_data, "timestamp", content_hash FROM aos_trace_steps
+         WHERE trace_id = $1 AND step_index BETWEEN $2 AND $3 ORDER BY step_index`,
+        [traceId, fromIndex, toIndex],
+      );
+      return rows.map((r) => ({
+        step_index: r.step_index,
+        step_type: r.step_type,
+        input_data: r.input_data,
+        output_data: r.output_data,
+        timestamp: r.timestamp,
+        content_hash: r.content_hash,
+      }));
+    });
   }
 
   private async findTrace(sql: Sql, traceId: string): Promise<TraceSummary | null> {
@@ -456,15 +598,46 @@ function prepareStep(s: NewStep): PreparedStep {
   return { ...step, content_hash: computeStepHash(step) };
 }
 
-/** Full-text match over step content and violation reason; an id-shaped term also matches ids. */
-function traceSearchClause(p: Params, search: string): string {
-  const q = p.add(search);
-  const text = `(t.reason_search @@ websearch_to_tsquery('english', ${q})
-    OR EXISTS (SELECT 1 FROM aos_trace_steps s WHERE s.trace_id = t.trace_id
-               AND s.search_vector @@ websearch_to_tsquery('english', ${q})))`;
-  const term = search.trim();
-  if (!UUID_RE.test(term)) return text;
-  const id = p.add(term.toLowerCase());
-  return `(t.trace_id = ${id}::uuid OR t.run_id = ${id}::uuid OR t.agent_id = ${id}::uuid
-    OR t.violation_policy_id = ${id}::uuid OR t.incident_id = ${id}::uuid OR ${text})`;
+/** WHERE clauses for the LLM-run filters of spec 4.5, led by the tenant. */
+function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters): string[] {
+  const where = [`t.tenant_id = ${p.add(tenantId)}`];
+  if (f.run_id) where.push(`t.run_id = ${p.add(f.run_id)}`);
+  if (f.agent_id) where.push(`t.agent_id = ${p.add(f.agent_id)}`);
+  if (f.status) where.push(`t.status = ${p.add(f.status)}`);
+  if (f.has_violation === true) where.push(`t.violation_step_index IS NOT NULL`);
+  if (f.has_violation === false) where.push(`t.violation_step_index IS NULL`);
+  if (f.policy_id) where.push(`t.violation_policy_id = ${p.add(f.policy_id)}`);
+  if (f.start_time) where.push(`t.started_at >= ${p.add(f.start_time)}`);
+  if (f.end_time) where.push(`t.started_at < ${p.add(f.end_time)}`);
+  if (f.search) where.push(traceSearchClause(p, tenantId, f.search));
+  return where;
 }
+
+async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncIterable<B> {
+  for await (const a of source) yield fn(a);
+}
+
+/**
+ * Full-text match over step content (the asynchronous step index) and the
+ * violation reason; an id-shaped term also matches ids. One IN over a union of
+ * ids lets the planner start from the GIN index for rare terms and from the
+ * ordered trace index for common ones.
+ */
+function traceSearchClause(p: Params, tenantId: string, search: string): string {
+  const q = `websearch_to_tsquery('english', ${p.add(search)})`;
+  const tenant = p.add(tenantId);
+  const matches = [
+    `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`,
+    `SELECT r.trace_id FROM aos_traces r WHERE r.tenant_id = ${tenant} AND r.violation_reason IS NOT NULL AND r.reason_search @@ ${q}`,
+  ];
+  const term = search.trim();
+  if (UUID_RE.test(term)) {
+    const id = `${p.add(term.toLowerCase())}::uuid`;
+    matches.push(
+      `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant}
+         AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
+    );
+  }
+  return `t.trace_id IN (${matches.join(' UNION ')})`;
+}
+

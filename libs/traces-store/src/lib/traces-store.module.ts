@@ -1,13 +1,30 @@
-import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Database } from './database/database';
 import { type DatabaseOptions, openDatabase } from './database/open-database';
+import { EvidenceContextStore } from './evidence-context.store';
+import { ExportJobStore } from './export-job.store';
 import { TenantStore } from './tenant.store';
 import { TraceStore } from './trace.store';
+import { SystemLogStore } from './system-log.store';
+import { AuditLogStore } from './audit-log.store';
+import { LogLookup } from './log-lookup';
+import { StepSearchIndexer } from './step-search-indexer';
 
+const INDEX_STEP_SEARCH = Symbol('INDEX_STEP_SEARCH');
+
+/** Starts the step search indexer with the app; stops it, then closes the database, on shutdown. */
 @Injectable()
-class DatabaseLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(Database) private readonly db: Database) {}
+class DatabaseLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(StepSearchIndexer) private readonly indexer: StepSearchIndexer,
+    @Inject(INDEX_STEP_SEARCH) private readonly indexSearch: boolean,
+  ) {}
+  onApplicationBootstrap(): void {
+    if (this.indexSearch) this.indexer.start();
+  }
   async onApplicationShutdown(): Promise<void> {
+    await this.indexer.stop();
     await this.db.close();
   }
 }
@@ -19,16 +36,27 @@ class DatabaseLifecycle implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class TracesStoreModule {
-  static forRoot(options: DatabaseOptions): DynamicModule {
+  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean }): DynamicModule {
     return {
       module: TracesStoreModule,
       providers: [
         { provide: Database, useFactory: () => openDatabase(options) },
         { provide: TraceStore, useFactory: (db: Database) => new TraceStore(db), inject: [Database] },
+        { provide: StepSearchIndexer, useFactory: (db: Database) => new StepSearchIndexer(db), inject: [Database] },
+        { provide: INDEX_STEP_SEARCH, useValue: options.indexStepSearch !== false },
         { provide: TenantStore, useFactory: (db: Database) => new TenantStore(db), inject: [Database] },
+        { provide: EvidenceContextStore, useFactory: (db: Database) => new EvidenceContextStore(db), inject: [Database] },
+        { provide: SystemLogStore, useFactory: (db: Database) => new SystemLogStore(db), inject: [Database] },
+        { provide: AuditLogStore, useFactory: (db: Database) => new AuditLogStore(db), inject: [Database] },
+        { provide: LogLookup, useFactory: (db: Database) => new LogLookup(db), inject: [Database] },
+        {
+          provide: ExportJobStore,
+          useFactory: (db: Database) => new ExportJobStore(db, { ttlSeconds: options.exportTtlSeconds }),
+          inject: [Database],
+        },
         DatabaseLifecycle,
       ],
-      exports: [Database, TraceStore, TenantStore],
+      exports: [Database, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore],
     };
   }
 }

@@ -1,3 +1,4 @@
+import QueryStream from 'pg-query-stream';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { ConflictError, UnavailableError } from '@aos/logs-domain';
 
@@ -31,11 +32,7 @@ export class Database {
       await runner.connect();
       await runner.startTransaction();
       try {
-        if ('tenantId' in scope) {
-          await runner.query(`SELECT set_config('aos.tenant_id', $1, true)`, [scope.tenantId]);
-        } else {
-          await runner.query(`SELECT set_config('aos.platform', 'on', true)`);
-        }
+        await setScope(runner, scope);
         const result = await work(sqlOf(runner));
         await runner.commitTransaction();
         return result;
@@ -46,6 +43,34 @@ export class Database {
     } catch (err) {
       throw translateDatabaseError(err);
     } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Streams the rows of one query from a server-side cursor, in a read-only
+   * REPEATABLE READ transaction scoped to the tenant (one consistent snapshot),
+   * `batchSize` rows at a time. Stopping the iteration early closes the cursor.
+   */
+  async *stream<T = Record<string, unknown>>(scope: Scope, sql: string, params: unknown[] = [], batchSize = 1000): AsyncGenerator<T> {
+    const runner = this.dataSource.createQueryRunner();
+    let cursor: QueryStream | undefined;
+    let done = false;
+    try {
+      const client = (await runner.connect()) as { query(q: QueryStream): QueryStream };
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await setScope(runner, scope);
+      cursor = client.query(new QueryStream(sql, params, { batchSize }));
+      for await (const row of cursor) yield row as T;
+      done = true;
+      await runner.query('COMMIT');
+    } catch (err) {
+      throw translateDatabaseError(err);
+    } finally {
+      if (!done) {
+        cursor?.destroy();
+        await runner.query('ROLLBACK').catch(() => undefined);
+      }
       await runner.release();
     }
   }
@@ -68,6 +93,15 @@ export class Database {
   }
 }
 
+/** Sets the transaction's tenant (or platform) for row-level security. */
+async function setScope(runner: QueryRunner, scope: Scope): Promise<void> {
+  if ('tenantId' in scope) {
+    await runner.query(`SELECT set_config('aos.tenant_id', $1, true)`, [scope.tenantId]);
+  } else {
+    await runner.query(`SELECT set_config('aos.platform', 'on', true)`);
+  }
+}
+
 function sqlOf(runner: QueryRunner): Sql {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -83,6 +117,8 @@ export function translateDatabaseError(err: unknown): unknown {
   const code = e?.driverError?.code ?? e?.code;
   const message = e?.driverError?.message ?? e?.message ?? String(err);
   if (code === IMMUTABLE_RECORD_SQLSTATE) return new ConflictError(message);
+  // A write that would cross into another tenant's row (e.g. an upsert on its id).
+  if (code === '42501' && message.includes('row-level security')) return new ConflictError('that id belongs to another record');
   if (code === '40001' || code === '40P01') return new ConflictError('concurrent write to the same record; retry');
   if (code === 'ECONNREFUSED' || code === '57P01' || code === '57P03' || code === '08006' || code === '08001') {
     return new UnavailableError('database unavailable');

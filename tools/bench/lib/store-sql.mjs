@@ -1,0 +1,94 @@
+// The SQL baselines are the statements TraceStore itself issues, captured from
+// the built code (dist/apps/api) with a recording stand-in for the database, so
+// the bare query can never drift from what the API runs.
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ROOT, requireFromRoot } from './common.mjs';
+
+const DIST = path.join(ROOT, 'dist/apps/api');
+let loaded = null;
+
+function load() {
+  if (loaded) return loaded;
+  const { paths } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+  requireFromRoot('tsconfig-paths').register({ baseUrl: DIST, paths, addMatchAll: false });
+  const { TraceStore } = requireFromRoot(path.join(DIST, 'libs/traces-store/src/lib/trace.store.js'));
+  const domain = requireFromRoot(path.join(DIST, 'libs/logs-domain/src/index.js'));
+  loaded = { TraceStore, domain };
+  return loaded;
+}
+
+/** The logs-domain library as built (hashing, verification). */
+export function domain() {
+  return load().domain;
+}
+
+const FAKE_TRACE_ROW = {
+  trace_id: '00000000-0000-7000-8000-000000000000',
+  run_id: '00000000-0000-7000-8000-000000000000',
+  tenant_id: '00000000-0000-7000-8000-000000000000',
+  agent_id: '00000000-0000-7000-8000-000000000000',
+  agent_name: null,
+  status: 'completed',
+  step_count: 0,
+  total_tokens: 0,
+  total_cost_cents: 0,
+  total_duration_ms: 0,
+  started_at: new Date(0),
+  completed_at: new Date(0),
+  content_hash: null,
+  is_synthetic: false,
+  synthetic_scenario_id: null,
+  incident_id: null,
+  violation_step_index: null,
+  violation_timestamp: null,
+  violation_policy_id: null,
+  violation_reason: null,
+  created_at: new Date(0),
+};
+
+/**
+ * Runs `call(store)` against a database that records every statement and
+ * answers `answer(sql)` (rows), and returns the recorded statements.
+ */
+async function capture(call, answer) {
+  const { TraceStore } = load();
+  const statements = [];
+  const sql = {
+    async query(text, params = []) {
+      statements.push({ text, params: [...params] });
+      return answer(text);
+    },
+  };
+  const db = { transaction: async (_scope, work) => work(sql), query: sql.query };
+  await call(new TraceStore(db));
+  return statements;
+}
+
+/**
+ * The statements of TraceStore.listTraces for this query, in order: the page
+ * SELECT and the capped count.
+ */
+export async function listTracesSql(tenantId, query) {
+  const statements = await capture(
+    (store) => store.listTraces(tenantId, query),
+    (text) => (/count\(\*\)/i.test(text) ? [{ n: 0 }] : []),
+  );
+  const page = statements.find((s) => /FROM aos_traces t WHERE/i.test(s.text) && /ORDER BY/i.test(s.text));
+  const count = statements.find((s) => /count\(\*\)/i.test(s.text));
+  if (!page || !count || statements.length !== 2) {
+    throw new Error(`TraceStore.listTraces no longer issues a page and a count statement: ${statements.map((s) => s.text.slice(0, 80)).join(' | ')}`);
+  }
+  return { page, count };
+}
+
+/** The step fetch of TraceStore.getTraceWithSteps (what verify reads). */
+export async function traceStepsSql(tenantId, traceId) {
+  const statements = await capture(
+    (store) => store.getTraceWithSteps(tenantId, traceId),
+    (text) => (/FROM aos_traces/i.test(text) ? [FAKE_TRACE_ROW] : []),
+  );
+  const steps = statements.find((s) => /FROM aos_trace_steps/i.test(s.text));
+  if (!steps) throw new Error('TraceStore.getTraceWithSteps no longer reads aos_trace_steps');
+  return steps;
+}
