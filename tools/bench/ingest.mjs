@@ -256,6 +256,56 @@ async function copyFile(url, file, tableName = 'aos_trace_steps') {
   }
 }
 
+/** Waits until aos_step_search_queue is empty; answers the seconds waited. */
+async function drainQueue(owner, maxSeconds) {
+  const t0 = performance.now();
+  for (;;) {
+    const [{ n }] = (await owner.query(`SELECT count(*)::int AS n FROM aos_step_search_queue`)).rows;
+    if (n === 0) return (performance.now() - t0) / 1000;
+    if ((performance.now() - t0) / 1000 > maxSeconds) throw new Error(`aos_step_search_queue still holds ${n} batches after ${maxSeconds} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const queueSize = async (owner) =>
+  (await owner.query(`SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps FROM aos_step_search_queue`)).rows[0];
+const searchSize = async (owner) =>
+  (await owner.query(`SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps FROM aos_step_search`)).rows[0];
+
+async function measureIndexer(owner, httpSeconds) {
+  const exists = (await owner.query(`SELECT to_regclass('aos_step_search_queue') IS NOT NULL AS x`)).rows[0].x;
+  if (!exists) return null;
+  const q = await queueSize(owner);
+  const s = await searchSize(owner);
+  const during = { batches: s.batches - (globalThis.__searchBefore?.batches ?? 0), steps: s.steps - (globalThis.__searchBefore?.steps ?? 0), seconds: httpSeconds };
+  log(`indexer: ${fmtInt(during.batches)} batches indexed during the HTTP phase, ${fmtInt(q.batches)} queued at its end`);
+  const backlogSeconds = await drainQueue(owner, 600);
+  const backlog = { batches: q.batches, steps: q.steps, seconds: backlogSeconds };
+  // Re-queue the batches indexed since the measured phase began (owner: bypasses RLS).
+  const moved = (
+    await owner.query(
+      `WITH d AS (DELETE FROM aos_step_search WHERE indexed_at >= $1 RETURNING tenant_id, trace_id, first_step_index, last_step_index)
+       SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps, json_agg(d) AS rows FROM d`,
+      [globalThis.__httpStartedAt],
+    )
+  ).rows[0];
+  await owner.query('CHECKPOINT');
+  const cpu0 = cpuSnapshot(globalThis.__apiPid, backendPids(args.db));
+  const t0 = performance.now();
+  await owner.query(
+    `INSERT INTO aos_step_search_queue (trace_id, tenant_id, first_step_index, last_step_index)
+     SELECT trace_id, tenant_id, first_step_index, last_step_index FROM json_to_recordset($1::json) AS r(tenant_id uuid, trace_id uuid, first_step_index int, last_step_index int)`,
+    [JSON.stringify(moved.rows ?? [])],
+  );
+  const aloneSeconds = await drainQueue(owner, 600);
+  const cpu = cpuDelta(cpu0, cpuSnapshot(globalThis.__apiPid, [...new Set([...Object.keys(cpu0.backends).map(Number), ...backendPids(args.db)])]));
+  const alone = { batches: moved.batches, steps: moved.steps, seconds: aloneSeconds, cpu };
+  log(`indexer alone: ${fmtInt(moved.batches / aloneSeconds)} batches/s, ${fmtInt(moved.steps / aloneSeconds)} steps/s`);
+  const left = await queueSize(owner);
+  const rows = (await owner.query(`SELECT count(*)::int AS n FROM aos_step_search WHERE indexed_at >= $1`, [globalThis.__httpStartedAt])).rows[0].n;
+  return { during, backlog, alone, search_rows: rows, queue_left: left.batches };
+}
+
 await runBench(async (onCleanup) => {
   ensureBuilt(args.build);
   const machine = await machineInfo(args);
@@ -300,6 +350,8 @@ await runBench(async (onCleanup) => {
 
   log(`warm-up: ${fmtInt(warmupTraces * args.stepsPerTrace)} steps over HTTP`);
   await sendTraces(api, warmup, { measure: false });
+  // The warm-up's search-index backlog is drained before anything is measured.
+  await drainQueue(owner, 300);
 
   // Baseline first: it then loads into the smaller table (conservative for our ratio).
   await owner.query('CHECKPOINT');
@@ -354,6 +406,12 @@ await runBench(async (onCleanup) => {
   }
 
   log(`measured: ${fmtInt(measuredTraces * args.stepsPerTrace)} steps over HTTP, ${args.clients} clients, batches of ${args.batch}`);
+  globalThis.__apiPid = api.pid;
+  if ((await owner.query(`SELECT to_regclass('aos_step_search') IS NOT NULL AS x`)).rows[0].x) {
+    await drainQueue(owner, 300);
+    globalThis.__searchBefore = await searchSize(owner);
+  }
+  globalThis.__httpStartedAt = (await owner.query(`SELECT now() AS t`)).rows[0].t;
   const cpu0 = cpuSnapshot(api.pid, backendPids(args.db));
   if (args.cpuProf) startProfile(api);
   const http = await sendTraces(api, measured, { measure: true, deadline: args.maxSeconds * 1000 });
@@ -361,6 +419,12 @@ await runBench(async (onCleanup) => {
   const cpu = cpuDelta(cpu0, cpuSnapshot(api.pid, [...new Set([...Object.keys(cpu0.backends).map(Number), ...backendPids(args.db)])]));
   const rate = http.steps / http.seconds;
   log(`measured: ${fmtInt(rate)} steps/s (${fmt(http.seconds, 2)} s)`);
+
+  // Full-text indexing runs after the fact (StepSearchIndexer in the API process).
+  // (a) the backlog left when the HTTP phase ends, drained while nothing else runs;
+  // (b) the indexer alone: the measured batches are removed from aos_step_search,
+  //     queued again, and drained by the API's indexer.
+  const indexing = await measureIndexer(owner, http.seconds);
 
   // Both paths stored what they should.
   const [{ n: stored }] = (await owner.query(`SELECT count(*)::int AS n FROM aos_trace_steps`)).rows;
@@ -409,6 +473,20 @@ await runBench(async (onCleanup) => {
       ) + '\n\n',
     );
   }
+  if (indexing) {
+    process.stdout.write('Step search indexer (StepSearchIndexer in the API process, aos_index_step_search, 200 batches per call)\n\n');
+    process.stdout.write(
+      table(
+        ['phase', 'batches', 'steps', 'seconds', 'batches/s', 'steps/s'],
+        [
+          ['during the HTTP phase (concurrent with ingest)', fmtInt(indexing.during.batches), fmtInt(indexing.during.steps), fmt(indexing.during.seconds, 2), fmtInt(indexing.during.batches / indexing.during.seconds), fmtInt(indexing.during.steps / indexing.during.seconds)],
+          ['backlog at the end of the HTTP phase, drained', fmtInt(indexing.backlog.batches), fmtInt(indexing.backlog.steps), fmt(indexing.backlog.seconds, 2), indexing.backlog.batches ? fmtInt(indexing.backlog.batches / indexing.backlog.seconds) : '–', indexing.backlog.steps ? fmtInt(indexing.backlog.steps / indexing.backlog.seconds) : '–'],
+          ['re-queued measured batches, indexer alone', fmtInt(indexing.alone.batches), fmtInt(indexing.alone.steps), fmt(indexing.alone.seconds, 2), fmtInt(indexing.alone.batches / indexing.alone.seconds), fmtInt(indexing.alone.steps / indexing.alone.seconds)],
+        ],
+      ) + '\n',
+    );
+    process.stdout.write(`search rows for the measured traces: ${fmtInt(indexing.search_rows)}; queue left: ${indexing.queue_left}; API / PostgreSQL CPU s during the solo drain: ${fmt(indexing.alone.cpu.api_s, 2)} / ${fmt(indexing.alone.cpu.pg_backends_s, 2)}\n\n`);
+  }
   if (profile) printProfile(profile);
   process.stdout.write(
     table(
@@ -440,6 +518,7 @@ await runBench(async (onCleanup) => {
     ratio_vs_copy: ratio,
     cpu,
     copy_breakdown: breakdown,
+    step_search_indexer: indexing,
     api_profile: profile,
     targets: { steps_per_s: { required: 10000, met: targetRate }, p99_batch_ms: { required: 100, met: targetP99 } },
   });

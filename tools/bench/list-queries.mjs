@@ -44,6 +44,8 @@ const USAGE = `node tools/bench/list-queries.mjs [options]
   --limit N            page size (default 50, the API default)
   --only REGEX         run only the cases whose name matches
   --seed-workers N     parallel seeding sessions (default 2)
+  --search-batch N     steps per aos_step_search row, i.e. per appended batch the
+                       indexer would see (default 5: two batches per 10-step trace)
   --db NAME            bench database (default aos_bench_list)
   --reuse              reuse the seeded database if it exists with the same sizes (implies --keep)
   --keep               keep the database at the end
@@ -67,6 +69,7 @@ const args = parseArgs(
     limit: 50,
     only: '',
     seedWorkers: 2,
+    searchBatch: 5,
     db: 'aos_bench_list',
     reuse: false,
     keep: false,
@@ -82,8 +85,8 @@ if (args.reuse) args.keep = true;
 
 const TARGET_P95_MS = 20;
 const POLICIES_PER_TENANT = 8;
-const SEED_VERSION = 1;
-const seedSignature = () => `aos-bench-list v${SEED_VERSION} traces=${args.traces} steps=${args.stepsPerTrace} tenants=${args.tenants} agents=${args.agents} days=${args.days}`;
+const SEED_VERSION = 2;
+const seedSignature = () => `aos-bench-list v${SEED_VERSION} traces=${args.traces} steps=${args.stepsPerTrace} tenants=${args.tenants} agents=${args.agents} days=${args.days} search_batch=${args.searchBatch}`;
 
 // ------------------------------------------------------------------ seeding
 
@@ -127,7 +130,7 @@ async function seed(owner, mainTenant) {
   const idx = (
     await owner.query(
       `SELECT i.indexname, i.indexdef FROM pg_indexes i
-       WHERE i.schemaname = 'public' AND i.tablename IN ('aos_traces', 'aos_trace_steps')
+       WHERE i.schemaname = 'public' AND i.tablename IN ('aos_traces', 'aos_trace_steps', 'aos_step_search')
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
     )
   ).rows;
@@ -185,6 +188,8 @@ async function seed(owner, mainTenant) {
   await owner.query(`ANALYZE bench_seed_traces; ANALYZE bench_phrases`);
   log(`seed plan ready (${fmt((performance.now() - t0) / 1000)} s)`);
 
+  const searchTable = (await owner.query(`SELECT to_regclass('aos_step_search') IS NOT NULL AS x`)).rows[0].x;
+  if (searchTable) log(`aos_step_search is filled with the steps, one row per ${args.searchBatch} steps (as the indexer would)`);
   // Steps first (the sealed-trace guard would refuse steps of sealed traces), in chunks on parallel sessions.
   const chunk = Math.max(1000, Math.floor(250_000 / S));
   const chunks = [];
@@ -195,7 +200,7 @@ async function seed(owner, mainTenant) {
     args.seedWorkers,
     chunks.map(([lo, hi]) => async (c) => {
       await c.query(
-        `INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, level, source, "timestamp",
+        `${searchTable ? 'WITH ins AS (' : ''}INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, level, source, "timestamp",
            tokens, cost_cents, duration_ms, input_data, output_data, metadata, content_hash, created_at)
          SELECT bench_v7(x.ts, md5(t.i || '-' || j)), bench_v7(t.started_at, md5(t.g::text)), ($1::uuid[])[t.tn + 1], j,
            bench_step_type(j, $4::int), CASE WHEN bench_h(t.i * 64 + j) % 40 = 0 THEN 'warning' ELSE 'info' END,
@@ -214,7 +219,19 @@ async function seed(owner, mainTenant) {
          JOIN bench_phrases pa ON pa.id = bench_h(t.i * 64 + j + 5) % 2000
          JOIN bench_phrases pb ON pb.id = bench_h(t.i * 64 + j + 6) % 2000
          WHERE t.i > $2 AND t.i <= $3
-         ORDER BY t.i, j`,
+         ORDER BY t.i, j${
+           searchTable
+             ? `
+         RETURNING tenant_id, trace_id, step_index, input_data, output_data, created_at)
+         -- What aos_index_step_search() writes: one tsvector per appended batch.
+         INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, indexed_at)
+         SELECT tenant_id, trace_id, min(step_index), max(step_index),
+           aos_tsvector_agg(to_tsvector('english', coalesce(input_data, '{}'::jsonb))
+                            || to_tsvector('english', coalesce(output_data, '{}'::jsonb)) ORDER BY step_index),
+           max(created_at) + interval '1 second'
+         FROM ins GROUP BY tenant_id, trace_id, step_index / ${args.searchBatch}`
+             : ''
+         }`,
         [tenants, lo, hi, S],
       );
       doneSteps += (hi - lo) * S;
@@ -272,7 +289,7 @@ async function seed(owner, mainTenant) {
 
   // Rebuild the secondary indexes: the GIN index on one session, the rest on the others.
   const tIdx = performance.now();
-  const sorted = [...idx].sort((a, b) => Number(/USING gin/i.test(b.indexdef) && /aos_trace_steps/.test(b.indexdef)) - Number(/USING gin/i.test(a.indexdef) && /aos_trace_steps/.test(a.indexdef)));
+  const sorted = [...idx].sort((a, b) => Number(/USING gin/i.test(b.indexdef)) - Number(/USING gin/i.test(a.indexdef)));
   await parallel(
     args.seedWorkers,
     sorted.map((i) => async (c) => {
@@ -286,7 +303,7 @@ async function seed(owner, mainTenant) {
 
   await owner.query(`DROP TABLE bench_seed_traces, bench_phrases; DROP FUNCTION bench_step_tokens, bench_step_type, bench_h, bench_v7, bench_uuid4`);
   const tVac = performance.now();
-  await parallel(args.seedWorkers, ['aos_traces', 'aos_trace_steps'].map((t) => (c) => c.query(`VACUUM (ANALYZE) ${t}`)), `SET maintenance_work_mem = '1GB'`);
+  await parallel(args.seedWorkers, ['aos_traces', 'aos_trace_steps', ...(await owner.query(`SELECT to_regclass('aos_step_search') IS NOT NULL AS x`)).rows[0].x ? ['aos_step_search'] : []].map((t) => (c) => c.query(`VACUUM (ANALYZE) ${t}`)), `SET maintenance_work_mem = '1GB'`);
   log(`VACUUM ANALYZE done (${fmt((performance.now() - tVac) / 1000)} s)`);
   await owner.query(`COMMENT ON DATABASE ${args.db} IS ${lit(seedSignature())}`);
   const seconds = (performance.now() - t0) / 1000;

@@ -47,6 +47,7 @@ export class AppModule {
         // PDF jobs: with REDIS_URL the API only enqueues (apps/worker renders); without it they run in-process.
         EvidencePdfModule.forRoot({
           redisUrl: config.redisUrl,
+          queuePrefix: config.queuePrefix,
           imports: [ExportModule],
           bundleSource: {
             useFactory: (exports: LogExportService): BundleSource => ({ load: (t, id, type) => exports.buildEvidenceBundle(t, id, type) }),

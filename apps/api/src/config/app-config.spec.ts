@@ -16,6 +16,7 @@ describe(loadConfig.name, () => {
     [{ REDIS_URL: 'http://x' }, /REDIS_URL/],
     [{ AOS_BOOTSTRAP_API_KEY: 'short' }, /AOS_BOOTSTRAP_API_KEY/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ AOS_QUEUE_PREFIX: 'a:b' }, /AOS_QUEUE_PREFIX/],
     [{ DATABASE_APP_URL: 'postgres://a@b/c' }, /DATABASE_APP_URL/],
   ])('stops on %j with a message naming the setting', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

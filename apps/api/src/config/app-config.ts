@@ -11,6 +11,8 @@ export interface AppConfig {
   databaseUrl?: string;
   databaseAppUrl?: string;
   redisUrl?: string;
+  /** BullMQ key prefix; the worker must use the same (default `aos`). */
+  queuePrefix: string;
   bootstrapApiKey?: string;
   platformApiKey?: string;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -62,6 +64,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const queuePrefix = str('AOS_QUEUE_PREFIX') ?? 'aos';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
+    throw new ConfigError(`AOS_QUEUE_PREFIX must be 1-64 letters, digits, '-' or '_', got "${queuePrefix}"`);
+  }
   const databaseAppUrl = url('DATABASE_APP_URL', ['postgres:', 'postgresql:']);
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL that migrates)');
@@ -72,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl,
     databaseAppUrl,
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix,
     bootstrapApiKey: key('AOS_BOOTSTRAP_API_KEY'),
     platformApiKey: key('AOS_PLATFORM_API_KEY'),
     logLevel: level as AppConfig['logLevel'],
