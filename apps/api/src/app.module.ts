@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AuditLogService, AuditModule } from '@aos/audit';
+import { AuditLogService, AuditModule, RetentionModule, RetentionScheduler, RetentionService } from '@aos/audit';
 import { SystemLogsModule } from '@aos/system-logs';
 import { type ReplayAuditPort, ReplayModule, replayAuditAction } from '@aos/replay';
 import { TracesStoreModule } from '@aos/traces-store';
@@ -20,6 +20,7 @@ import { ApiKeysController, TenantsController } from './tenants/tenants.controll
 import { TenantsService } from './tenants/tenants.service';
 import { EventStreams } from './replay/event-streams';
 import { ReplayController } from './replay/replay.controller';
+import { RetentionController } from './retention/retention.controller';
 import { TracesController } from './traces/traces.controller';
 
 @Module({})
@@ -35,6 +36,7 @@ export class AppModule {
         }),
         SystemLogsModule.forRoot(),
         AuditModule.forRoot(),
+        RetentionModule.forRoot(),
         LogsApiModule,
         ExportModule,
         // Replays are audited as trace_replayed through the audit trail.
@@ -55,8 +57,20 @@ export class AppModule {
           },
         }),
       ],
-      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController, ReplayController, ExportsController, ExportJobsController, IncidentsController],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_GUARD, useClass: ApiKeyGuard }, TenantsService, EventStreams, PdfExports],
+      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController, ReplayController, ExportsController, ExportJobsController, IncidentsController, RetentionController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        TenantsService,
+        EventStreams,
+        PdfExports,
+        // The retention purge: with REDIS_URL the worker runs it (BullMQ repeatable job); without, this process does.
+        {
+          provide: RetentionScheduler,
+          useFactory: (retention: RetentionService) => new RetentionScheduler(retention, config.redisUrl ? 0 : config.retentionIntervalMs),
+          inject: [RetentionService],
+        },
+      ],
     };
   }
 }

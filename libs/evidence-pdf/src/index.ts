@@ -25,7 +25,6 @@ export { BullMqPdfDispatcher, type BullMqPdfDispatcherOptions } from './lib/bull
 export { InProcessQueue, type InProcessQueueOptions } from './lib/in-process-queue';
 export { InProcessPdfDispatcher, IN_PROCESS_QUEUE_OPTIONS } from './lib/in-process-pdf-dispatcher';
 export { ExportCleanup, EXPORT_CLEANUP_INTERVAL_MS } from './lib/export-cleanup';
-export { TraceStoreBundleSource } from './lib/trace-store-bundle-source';
 export {
   EVIDENCE_PDF_QUEUE,
   EVIDENCE_PDF_JOB_NAME,

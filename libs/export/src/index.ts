@@ -1,4 +1,3 @@
 export { LogExportService, type ExportActor, type ExportFilters, type StreamedExport, type TraceExport, EXPORT_COLUMNS } from './lib/log-export.service';
-export { assembleEvidenceBundle, soc2ControlMappings, executiveSummary, type BundleInput } from './lib/evidence-bundle';
 export { encodeRows, neutraliseFormula, cellText, EXPORT_FORMATS, CONTENT_TYPES, type ExportFormat } from './lib/formats';
 export { ExportModule } from './lib/export.module';

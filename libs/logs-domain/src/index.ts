@@ -5,5 +5,7 @@ export * from './lib/time';
 export * from './lib/hashing';
 export * from './lib/json-safety';
 export * from './lib/evidence';
+export * from './lib/evidence-bundle';
 export * from './lib/logs';
 export * from './lib/export-jobs';
+export * from './lib/retention';

@@ -34,3 +34,10 @@ export {
   EXPORT_JOB_NAMESPACE,
 } from './lib/export-job.store';
 export { StepSearchIndexer, type StepSearchIndexerOptions } from './lib/step-search-indexer';
+export {
+  RetentionStore,
+  type StoredRetentionPolicy,
+  type NewLegalHold,
+  type PurgeBatchRequest,
+  type PurgeBatchResult,
+} from './lib/retention.store';

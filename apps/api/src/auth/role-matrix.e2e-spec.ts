@@ -45,6 +45,12 @@ const MATRIX: Array<{ method: string; path: string; allowed: Caller[]; body?: un
   { method: 'GET', path: '/api/v1/api-keys', allowed: ['admin'] },
   { method: 'POST', path: '/api/v1/api-keys', allowed: ['admin'], body: {} },
   { method: 'DELETE', path: '/api/v1/api-keys/{key_id}', allowed: ['admin'] },
+  { method: 'GET', path: '/api/v1/retention', allowed: ['admin'] },
+  { method: 'PUT', path: '/api/v1/retention', allowed: ['admin'], body: {} },
+  { method: 'GET', path: '/api/v1/retention/holds', allowed: ['admin'] },
+  { method: 'POST', path: '/api/v1/retention/holds', allowed: ['admin'], body: {} },
+  { method: 'POST', path: '/api/v1/retention/holds/{hold_id}/release', allowed: ['admin'], body: {} },
+  { method: 'POST', path: '/api/v1/retention/purge', allowed: ['admin'], body: { dry_run: true } },
   { method: 'POST', path: '/api/v1/tenants', allowed: ['platform'], body: {} },
 ];
 const PUBLIC = ['GET /health/live', 'GET /health/ready'];

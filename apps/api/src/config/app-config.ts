@@ -20,6 +20,8 @@ export interface AppConfig {
   bodyLimit: number;
   /** Proxy addresses/CIDRs whose X-Forwarded-For is trusted; none by default. */
   trustProxy: string[];
+  /** How often the retention purge runs in-process (without REDIS_URL; with it the worker runs it), ms; 0: never. */
+  retentionIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     platformApiKey: key('AOS_PLATFORM_API_KEY'),
     logLevel: level as AppConfig['logLevel'],
     bodyLimit: int('AOS_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     trustProxy: (str('AOS_TRUST_PROXY') ?? '')
       .split(',')
       .map((s) => s.trim())

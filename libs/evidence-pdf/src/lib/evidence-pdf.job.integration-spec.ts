@@ -19,7 +19,7 @@ import { EvidencePdfModule } from './evidence-pdf.module';
 import { InProcessPdfDispatcher } from './in-process-pdf-dispatcher';
 import { PdfJobQueue } from './pdf-job-queue';
 import { EVIDENCE_PDF_QUEUE } from './queue';
-import { TraceStoreBundleSource } from './trace-store-bundle-source';
+import { TraceStoreBundleSource } from '../testing/trace-store-bundle-source';
 
 const REDIS_URL = process.env['REDIS_TEST_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -287,7 +287,10 @@ describe('EvidencePdfJob on the embedded database (the default `npm start`)', ()
   beforeAll(async () => {
     Logger.overrideLogger(['error']);
     moduleRef = await Test.createTestingModule({
-      imports: [TracesStoreModule.forRoot({}), EvidencePdfModule.forRoot({ cleanupIntervalMs: 0 })],
+      imports: [TracesStoreModule.forRoot({}), EvidencePdfModule.forRoot({
+          cleanupIntervalMs: 0,
+          bundleSource: { useFactory: (t: TraceStore) => new TraceStoreBundleSource(t), inject: [TraceStore] },
+        })],
     }).compile();
     await moduleRef.init();
   }, 60_000);

@@ -18,7 +18,6 @@ import { IN_PROCESS_QUEUE_OPTIONS, InProcessPdfDispatcher } from './in-process-p
 import type { InProcessQueueOptions } from './in-process-queue';
 import { PDF_RENDERER_OPTIONS, PdfRenderer, type PdfRendererOptions } from './pdf-renderer';
 import { PDF_JOB_DISPATCHER, PdfJobQueue } from './pdf-job-queue';
-import { TraceStoreBundleSource } from './trace-store-bundle-source';
 
 /** How `BundleSource` is bound, e.g. `{ useExisting: LogExportServiceBundleSource }`. */
 export type BundleSourceBinding =
@@ -32,8 +31,8 @@ export interface EvidencePdfModuleOptions {
   redisUrl?: string;
   /** BullMQ key prefix (default `aos`); API and workers must agree. */
   queuePrefix?: string;
-  /** Where bundles come from (default: TraceStoreBundleSource; bind LogExportService in production). */
-  bundleSource?: BundleSourceBinding;
+  /** Where bundles come from: the applications bind LogExportService (libs/export). */
+  bundleSource: BundleSourceBinding;
   /** Modules that provide what `bundleSource` needs. */
   imports?: ModuleMetadata['imports'];
   /** Chromium, concurrency, recycling, timeout (where jobs run). */
@@ -66,7 +65,7 @@ class DispatcherLifecycle implements OnApplicationShutdown {
  */
 @Module({})
 export class EvidencePdfModule {
-  static forRoot(options: EvidencePdfModuleOptions = {}): DynamicModule {
+  static forRoot(options: EvidencePdfModuleOptions): DynamicModule {
     if (options.redisUrl) {
       const redisUrl = options.redisUrl;
       return {
@@ -97,7 +96,7 @@ export class EvidencePdfModule {
     };
   }
 
-  static forWorker(options: Omit<EvidencePdfModuleOptions, 'redisUrl' | 'queuePrefix' | 'inProcess'> = {}): DynamicModule {
+  static forWorker(options: Omit<EvidencePdfModuleOptions, 'redisUrl' | 'queuePrefix' | 'inProcess'>): DynamicModule {
     return {
       module: EvidencePdfModule,
       imports: options.imports ?? [],
@@ -111,7 +110,7 @@ function processorProviders(options: EvidencePdfModuleOptions): Provider[] {
   return [
     { provide: PDF_RENDERER_OPTIONS, useValue: options.renderer ?? {} },
     PdfRenderer,
-    { provide: BundleSource, ...(options.bundleSource ?? { useClass: TraceStoreBundleSource }) } as Provider,
+    { provide: BundleSource, ...options.bundleSource } as Provider,
     EvidencePdfJob,
     { provide: EXPORT_CLEANUP_INTERVAL_MS, useValue: options.cleanupIntervalMs ?? 3_600_000 },
     ExportCleanup,

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  assembleEvidenceBundle,
   type AuditLogFilters,
   type BundleType,
   type EvidenceBundle,
@@ -15,7 +16,6 @@ import {
 } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
 import { AuditLogStore, EvidenceContextStore, SystemLogStore, TraceStore } from '@aos/traces-store';
-import { assembleEvidenceBundle } from './evidence-bundle';
 import { CONTENT_TYPES, encodeRows, type ExportFormat } from './formats';
 
 /** Who asked for an export: recorded in the audit trail with it. */

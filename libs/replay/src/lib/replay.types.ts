@@ -1,4 +1,4 @@
-import type { ActorType, ApiKeyRole, JsonValue, ReplayMode, StepLevel, StepType, TraceSummary } from '@aos/logs-domain';
+import type { ActorType, ApiKeyRole, JsonValue, ReplayMode, StepLevel, StepType, TraceStep, TraceSummary } from '@aos/logs-domain';
 
 /** Who asks for a replay: recorded in the `trace_replayed` audit entry. */
 export interface ReplayActor {
@@ -111,20 +111,8 @@ export interface RecentList<T> {
   truncated: boolean;
 }
 
-export interface ExecutionStateStep {
-  step_id: string;
-  step_index: number;
-  step_type: StepType;
-  level: StepLevel;
-  source: string | null;
-  timestamp: string;
-  tokens: number;
-  cost_cents: number;
-  duration_ms: number;
-  input_data: JsonValue | null;
-  output_data: JsonValue | null;
-  metadata: JsonValue | null;
-  content_hash: string;
+/** The step at N, with its content and whether its hash still matches. */
+export interface ExecutionStateStep extends Omit<TraceStep, 'trace_id' | 'tenant_id' | 'created_at'> {
   hash_ok: boolean;
   is_inflection_point: boolean;
 }

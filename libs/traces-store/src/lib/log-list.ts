@@ -3,9 +3,9 @@ import type { Scope, Sql } from './database/database';
 import { COUNT_CAP, decodeCursor, encodeCursor, type Params } from './pagination';
 
 /**
- * The list machinery shared by the system-log and audit-log stores: scope and
- * time filters, keyset or offset paging on (sort column, log_id), and the
- * capped count of DESIGN.md 5.
+ * The list machinery shared by the trace, system-log and audit-log stores:
+ * scope and time filters, keyset or offset paging on (sort column, id), and
+ * the capped count of DESIGN.md 5.
  */
 
 /** `tenant_id = $n` for a tenant, `tenant_id IS NULL` for the platform (RLS enforces the same). */
@@ -28,22 +28,31 @@ export function timeRangeClauses(p: Params, column: string, range: { start_time?
 }
 
 export interface ListSpec<S extends string> {
+  /** Table, with an alias if the filters use one (`aos_traces t`). */
   table: string;
   columns: string;
   /** Filter predicates (already parameterised in `params`). */
   where: string[];
   params: Params;
-  /** Sortable columns: timestamp columns (the cursor carries an RFC 3339 value), ordered with log_id. */
+  /** Sortable columns, each ordered with `idColumn` (keyset pages need a unique tie-breaker). */
   sortFields: readonly S[];
+  /** Sort columns holding timestamps (the cursor carries an RFC 3339 value); the others are numbers. */
+  timestampFields?: readonly S[];
   sort: S;
   order: SortOrder;
   limit: number;
   offset: number;
   cursor?: string;
+  /** The row id column (default `log_id`), qualified by `alias` when given. */
+  idColumn?: string;
+  alias?: string;
 }
 
-/** Runs the page query and the capped count in `sql` (one transaction). */
-export async function listPage<S extends string, T extends { log_id: string }>(
+/**
+ * One page of a list and its capped count, in `sql` (one transaction): keyset
+ * paging on (sort column, id) with a cursor, else offset paging (DESIGN.md 5).
+ */
+export async function listPage<S extends string, T extends object>(
   sql: Sql,
   spec: ListSpec<S>,
   map: (row: Record<string, any>) => T,
@@ -54,6 +63,9 @@ export async function listPage<S extends string, T extends { log_id: string }>(
   if (!SORT_ORDERS.includes(order)) throw ValidationError.field('order', `must be one of ${SORT_ORDERS.join(', ')}`);
   if (!Number.isInteger(limit) || limit < 1) throw ValidationError.field('limit', 'must be a positive integer');
   if (!Number.isInteger(offset) || offset < 0) throw ValidationError.field('offset', 'must be a non-negative integer');
+  const id = spec.idColumn ?? 'log_id';
+  const col = (name: string) => (spec.alias ? `${spec.alias}."${name}"` : `"${name}"`);
+  const isTimestamp = (spec.timestampFields ?? spec.sortFields).includes(sort);
 
   const filterSql = spec.where.join(' AND ');
   const countParams = [...p.values];
@@ -61,15 +73,17 @@ export async function listPage<S extends string, T extends { log_id: string }>(
   let position = offset;
   if (spec.cursor) {
     const c = decodeCursor(spec.cursor, sort, order);
-    if (typeof c.value !== 'string' || !isRfc3339(c.value)) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
-    keyset.push(`("${sort}", log_id) ${order === 'asc' ? '>' : '<'} (${p.add(c.value)}::timestamptz, ${p.add(c.id)}::uuid)`);
+    const valid = isTimestamp ? typeof c.value === 'string' && isRfc3339(c.value) : typeof c.value === 'number';
+    if (!valid) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
+    const value = isTimestamp ? `${p.add(c.value)}::timestamptz` : p.add(c.value);
+    keyset.push(`(${col(sort)}, ${col(id)}) ${order === 'asc' ? '>' : '<'} (${value}, ${p.add(c.id)}::uuid)`);
     position = c.position;
   }
   // With a cursor, `offset` is ignored (DESIGN.md 8).
   const offsetSql = spec.cursor ? '' : `OFFSET ${p.add(offset)}`;
   const rows = await sql.query(
     `SELECT ${spec.columns} FROM ${spec.table} WHERE ${keyset.join(' AND ')}
-     ORDER BY "${sort}" ${order}, log_id ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
+     ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
     p.values,
   );
   const [{ n }] = await sql.query<{ n: number }>(
@@ -77,7 +91,7 @@ export async function listPage<S extends string, T extends { log_id: string }>(
     countParams,
   );
   const items = rows.slice(0, limit).map(map);
-  const last = items[items.length - 1] as (T & Record<string, unknown>) | undefined;
+  const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
   return {
     items,
     total: Math.min(n, COUNT_CAP),
@@ -85,7 +99,13 @@ export async function listPage<S extends string, T extends { log_id: string }>(
     position,
     next_cursor:
       rows.length > limit && last
-        ? encodeCursor({ sort, order, value: String(last[sort]), id: last.log_id, position: position + items.length })
+        ? encodeCursor({
+            sort,
+            order,
+            value: isTimestamp ? new Date(last[sort]).toISOString() : Number(last[sort]),
+            id: last[id],
+            position: position + items.length,
+          })
         : null,
   };
 }

@@ -21,12 +21,14 @@ import {
   type TraceListQuery,
   type TraceStep,
   type TraceSummary,
+  TRACE_SORT_FIELDS,
   type TraceVerification,
   ValidationError,
   verifyTraceIntegrity,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
-import { COUNT_CAP, decodeCursor, encodeCursor, Params } from './pagination';
+import { listPage } from './log-list';
+import { decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 
 /** A step as the trace detail lists it: everything but its content. */
@@ -387,45 +389,27 @@ export class TraceStore {
   async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
     const p = new Params();
     const where = traceFilterClauses(p, tenantId, query);
-    const filterSql = where.join(' AND ');
-    const countParams = [...p.values];
-    const sort = query.sort;
-    const order = query.order;
-    let position = query.offset;
-    const keyset = [...where];
-    if (query.cursor) {
-      const c = decodeCursor(query.cursor, sort, order);
-      const cmp = order === 'asc' ? '>' : '<';
-      const value = sort === 'started_at' || sort === 'created_at' ? String(c.value) : Number(c.value);
-      keyset.push(`(t.${sort}, t.trace_id) ${cmp} (${p.add(value)}, ${p.add(c.id)})`);
-      position = c.position;
-    }
-    // With a cursor, `offset` is ignored (DESIGN.md 8).
-    const offsetSql = query.cursor ? '' : `OFFSET ${p.add(query.offset)}`;
-
-    return this.db.transaction({ tenantId }, async (sql) => {
-      const rows = await sql.query(
-        `SELECT ${TRACE_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM aos_traces t WHERE ${keyset.join(' AND ')}
-         ORDER BY t.${sort} ${order}, t.trace_id ${order} LIMIT ${p.add(query.limit + 1)} ${offsetSql}`,
-        p.values,
-      );
-      const [{ n }] = await sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM aos_traces t WHERE ${filterSql} LIMIT ${COUNT_CAP + 1}) x`,
-        countParams,
-      );
-      const items = rows.slice(0, query.limit).map(toTrace);
-      const last = items[items.length - 1];
-      return {
-        items,
-        total: Math.min(n, COUNT_CAP),
-        total_exact: n <= COUNT_CAP,
-        position,
-        next_cursor:
-          rows.length > query.limit && last
-            ? encodeCursor({ sort, order, value: last[sort], id: last.trace_id, position: position + items.length })
-            : null,
-      };
-    });
+    return this.db.transaction({ tenantId }, (sql) =>
+      listPage(
+        sql,
+        {
+          table: 'aos_traces t',
+          alias: 't',
+          idColumn: 'trace_id',
+          columns: TRACE_COLUMNS.replace(/(\w+)/g, 't.$1'),
+          where,
+          params: p,
+          sortFields: TRACE_SORT_FIELDS,
+          timestampFields: ['started_at', 'created_at'],
+          sort: query.sort,
+          order: query.order,
+          limit: query.limit,
+          offset: query.offset,
+          cursor: query.cursor,
+        },
+        toTrace,
+      ),
+    );
   }
 
   /**

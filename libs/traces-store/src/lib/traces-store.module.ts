@@ -9,6 +9,7 @@ import { SystemLogStore } from './system-log.store';
 import { AuditLogStore } from './audit-log.store';
 import { LogLookup } from './log-lookup';
 import { StepSearchIndexer } from './step-search-indexer';
+import { RetentionStore } from './retention.store';
 
 const INDEX_STEP_SEARCH = Symbol('INDEX_STEP_SEARCH');
 
@@ -49,6 +50,7 @@ export class TracesStoreModule {
         { provide: SystemLogStore, useFactory: (db: Database) => new SystemLogStore(db), inject: [Database] },
         { provide: AuditLogStore, useFactory: (db: Database) => new AuditLogStore(db), inject: [Database] },
         { provide: LogLookup, useFactory: (db: Database) => new LogLookup(db), inject: [Database] },
+        { provide: RetentionStore, useFactory: (db: Database) => new RetentionStore(db), inject: [Database] },
         {
           provide: ExportJobStore,
           useFactory: (db: Database) => new ExportJobStore(db, { ttlSeconds: options.exportTtlSeconds }),
@@ -56,7 +58,7 @@ export class TracesStoreModule {
         },
         DatabaseLifecycle,
       ],
-      exports: [Database, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore],
+      exports: [Database, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore, RetentionStore],
     };
   }
 }

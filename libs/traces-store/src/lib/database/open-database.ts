@@ -77,6 +77,11 @@ async function grantAppRole(owner: DataSource, role: string): Promise<void> {
   // deleted by the serving role only once expired (a restrictive RLS policy).
   await owner.query(`GRANT SELECT, INSERT, UPDATE ON export_jobs TO ${role}`);
   await owner.query(`GRANT SELECT, INSERT, DELETE ON export_files TO ${role}`);
+  // Retention: policies change; holds are placed and released (a trigger freezes the rest).
+  // Records are deleted only by the definer function aos_retention_purge().
+  await owner.query(`GRANT SELECT, INSERT, UPDATE ON retention_policies TO ${role}`);
+  await owner.query(`GRANT SELECT, INSERT ON legal_holds TO ${role}`);
+  await owner.query(`GRANT UPDATE (released_at, released_by) ON legal_holds TO ${role}`);
   await owner.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role}`);
 }
 

@@ -3,6 +3,14 @@ import { Incidents1769050000000 } from './1769050000000-incidents';
 import { ExportJobs1769100000000 } from './1769100000000-export-jobs';
 import { AsyncStepSearch1769200000000 } from './1769200000000-async-step-search';
 import { QueryPerformance1769300000000 } from './1769300000000-query-performance';
+import { Retention1769400000000 } from './1769400000000-retention';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
-export const MIGRATIONS = [InitialSchema1769000000000, Incidents1769050000000, ExportJobs1769100000000, AsyncStepSearch1769200000000, QueryPerformance1769300000000];
+export const MIGRATIONS = [
+  InitialSchema1769000000000,
+  Incidents1769050000000,
+  ExportJobs1769100000000,
+  AsyncStepSearch1769200000000,
+  QueryPerformance1769300000000,
+  Retention1769400000000,
+];

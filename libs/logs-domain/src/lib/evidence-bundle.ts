@@ -1,13 +1,6 @@
-import {
-  type BundleType,
-  type ControlMapping,
-  type EvidenceBundle,
-  type IncidentContext,
-  type JsonValue,
-  type TraceStep,
-  type TraceSummary,
-  verifyTraceIntegrity,
-} from '@aos/logs-domain';
+import type { BundleType, ControlMapping, EvidenceBundle, IncidentContext } from './evidence';
+import { verifyTraceIntegrity } from './hashing';
+import type { JsonValue, TraceStep, TraceSummary } from './model';
 
 export interface BundleInput {
   bundleId: string;

@@ -1,4 +1,5 @@
-import { computeStepHash, computeTraceHash, type TraceStep, type TraceSummary } from '@aos/logs-domain';
+import { computeStepHash, computeTraceHash } from './hashing';
+import type { TraceStep, TraceSummary } from './model';
 import { assembleEvidenceBundle, type BundleInput } from './evidence-bundle';
 
 function fixture(overrides: Partial<TraceSummary> = {}): BundleInput {

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import {
+  type ActorType,
+  checkRetentionOverrides,
+  Clock,
+  COMPLIANCE_MINIMUMS,
+  type ComplianceProfile,
+  effectiveRetention,
+  type LegalHold,
+  type LegalHoldScope,
+  NotFoundError,
+  profileRetention,
+  type RetentionDays,
+  type RetentionMinimums,
+  type RetentionOverrides,
+  type RetentionPolicy,
+  type RetentionType,
+  retentionCutoff,
+  retentionTargets,
+  type SystemLogLevel,
+  ValidationError,
+} from '@aos/logs-domain';
+import { RetentionStore, TenantStore } from '@aos/traces-store';
+import { AuditLogService } from '../audit-log.service';
+
+/** Who acts on retention: an API key (on request) or the service itself (the schedule). */
+export interface RetentionActor {
+  actorId: string;
+  actorType: ActorType;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+/** The scheduled purge acts as the service: the nil UUID, actor type `system`. */
+export const SYSTEM_ACTOR: RetentionActor = { actorId: '00000000-0000-0000-0000-000000000000', actorType: 'system' };
+
+/** A tenant's retention as the API shows it. */
+export interface RetentionPolicyView {
+  tenant_id: string;
+  compliance: ComplianceProfile;
+  /** The profile's policy before overrides (spec 10.1-10.3). */
+  defaults: RetentionPolicy;
+  /** The shortest retention the profile allows, days per type. */
+  minimums: RetentionMinimums;
+  overrides: RetentionOverrides;
+  /** What the purge applies. */
+  effective: RetentionPolicy;
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+/** One kind of record in one purge. */
+export interface PurgeTargetReport {
+  type: RetentionType;
+  level: SystemLogLevel | null;
+  retention_days: RetentionDays;
+  /** Records that expired before this instant go; null: permanent, nothing goes. */
+  cutoff: string | null;
+  removed: number;
+  /** Steps removed with the traces. */
+  steps_removed: number;
+  first_at: string | null;
+  last_at: string | null;
+  /** hex(sha256(concatenation of `batch_hashes`)); each batch hash is the function's (see the retention migration). */
+  removed_hash: string;
+  batch_hashes: string[];
+}
+
+export interface TenantPurgeReport {
+  tenant_id: string | null;
+  compliance: ComplianceProfile;
+  removed: number;
+  /** hex(sha256(concatenation of the targets' removed_hash, in target order)). */
+  removed_hash: string;
+  targets: PurgeTargetReport[];
+  /** The `retention_purged` audit row (null on a dry run, for platform logs, or when nothing went on a scheduled run). */
+  audit_log_id: string | null;
+  error?: string;
+}
+
+export interface PurgeReport {
+  dry_run: boolean;
+  now: string;
+  tenants: TenantPurgeReport[];
+}
+
+export interface PurgeOptions {
+  /** One tenant; absent: every tenant and the platform system logs. */
+  tenantId?: string;
+  /** Report what would go; delete nothing, audit nothing. */
+  dryRun?: boolean;
+  /** "Now" for the cutoffs; default: the clock. */
+  now?: Date;
+  /** Who asked (on request); absent: the schedule (audited as the system actor, only when something went). */
+  actor?: RetentionActor;
+}
+
+export interface RetentionServiceOptions {
+  /** Rows per purge batch (one short transaction each); default 5000. */
+  batchSize?: number;
+}
+
+export const RETENTION_SERVICE_OPTIONS = Symbol('RETENTION_SERVICE_OPTIONS');
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/**
+ * Retention (spec 10, DESIGN.md 6): tenant policies and their compliance
+ * minimums, legal holds, and the purge. Every change is audited
+ * (`retention_policy_updated`, `legal_hold_placed`, `legal_hold_released`), and
+ * each tenant purge leaves one `retention_purged` row with what it removed.
+ * Deletion goes only through `RetentionStore.purgeBatch` (the privileged
+ * database function), in bounded batches. Time comes from the injected Clock.
+ */
+@Injectable()
+export class RetentionService {
+  private readonly logger = new Logger(RetentionService.name);
+  private readonly batchSize: number;
+
+  constructor(
+    @Inject(RetentionStore) private readonly store: RetentionStore,
+    @Inject(TenantStore) private readonly tenants: TenantStore,
+    @Inject(AuditLogService) private readonly audit: AuditLogService,
+    @Inject(Clock) private readonly clock: Clock,
+    @Optional() @Inject(RETENTION_SERVICE_OPTIONS) options: RetentionServiceOptions | null = null,
+  ) {
+    this.batchSize = options?.batchSize ?? 5000;
+  }
+
+  async getPolicy(tenantId: string): Promise<RetentionPolicyView> {
+    const compliance = await this.compliance(tenantId);
+    const stored = await this.store.getPolicy(tenantId);
+    return this.view(tenantId, compliance, stored.overrides, stored.updated_at, stored.updated_by);
+  }
+
+  /** Replaces the overrides; shortening below the profile's minimum is a ValidationError naming the field and the minimum. */
+  async putPolicy(tenantId: string, actor: RetentionActor, overrides: unknown): Promise<RetentionPolicyView> {
+    const compliance = await this.compliance(tenantId);
+    const checked = checkRetentionOverrides(compliance, overrides);
+    const { previous, policy } = await this.store.putPolicy(tenantId, checked, actor.actorId);
+    const view = this.view(tenantId, compliance, policy.overrides, policy.updated_at, policy.updated_by);
+    await this.record(tenantId, actor, 'retention_policy_updated', 'retention_policy', null, {
+      compliance,
+      previous_overrides: previous as never,
+      overrides: checked as never,
+      effective: view.effective as never,
+    });
+    return view;
+  }
+
+  async placeHold(tenantId: string, actor: RetentionActor, input: { scope: LegalHoldScope; target_id?: string | null; reason: string }): Promise<LegalHold> {
+    const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+    if (reason.length === 0 || reason.length > 2000) throw ValidationError.field('reason', 'must be 1 to 2000 characters');
+    const hold = await this.store.placeHold(tenantId, { scope: input.scope, target_id: input.target_id ?? null, reason, placed_by: actor.actorId });
+    await this.record(tenantId, actor, 'legal_hold_placed', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
+    return hold;
+  }
+
+  /** Releases a hold (audited once; releasing again answers the released hold). */
+  async releaseHold(tenantId: string, actor: RetentionActor, holdId: string): Promise<LegalHold> {
+    const { hold, released } = await this.store.releaseHold(tenantId, holdId, actor.actorId);
+    if (released) {
+      await this.record(tenantId, actor, 'legal_hold_released', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
+    }
+    return hold;
+  }
+
+  listHolds(tenantId: string, options: { activeOnly?: boolean } = {}): Promise<LegalHold[]> {
+    return this.store.listHolds(tenantId, options);
+  }
+
+  /**
+   * Purges what has expired at `now` (default: the clock): per tenant, per type
+   * and level, in bounded batches until nothing expired is left. A dry run
+   * reports what would go and changes nothing. A scheduled run over every tenant
+   * carries on past a tenant that fails (reported with `error`).
+   */
+  async purge(options: PurgeOptions = {}): Promise<PurgeReport> {
+    const now = options.now ?? this.clock.now();
+    const dryRun = options.dryRun === true;
+    const reports: TenantPurgeReport[] = [];
+    if (options.tenantId !== undefined) {
+      reports.push(await this.purgeTenant(options.tenantId, await this.compliance(options.tenantId), now, dryRun, options.actor));
+    } else {
+      for (const t of await this.store.listTenants()) {
+        try {
+          reports.push(await this.purgeTenant(t.tenant_id, t.compliance, now, dryRun, options.actor));
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.logger.warn(`Retention purge of tenant ${t.tenant_id} failed: ${message}`);
+          reports.push({ tenant_id: t.tenant_id, compliance: t.compliance, removed: 0, removed_hash: sha256(''), targets: [], audit_log_id: null, error: message });
+        }
+      }
+      reports.push(await this.purgePlatform(now, dryRun));
+    }
+    const removed = reports.reduce((n, r) => n + r.removed, 0);
+    if (removed > 0 && !dryRun) this.logger.log(`Retention purge removed ${removed} record(s)`);
+    return { dry_run: dryRun, now: now.toISOString(), tenants: reports };
+  }
+
+  private async purgeTenant(tenantId: string, compliance: ComplianceProfile, now: Date, dryRun: boolean, actor?: RetentionActor): Promise<TenantPurgeReport> {
+    const { overrides } = await this.store.getPolicy(tenantId);
+    const policy = effectiveRetention(compliance, overrides);
+    const targets: PurgeTargetReport[] = [];
+    for (const target of retentionTargets(policy)) targets.push(await this.purgeTarget(tenantId, target, now, dryRun));
+    const removed = targets.reduce((n, t) => n + t.removed, 0);
+    const removedHash = sha256(targets.map((t) => t.removed_hash).join(''));
+    let auditLogId: string | null = null;
+    if (!dryRun && (actor !== undefined || removed > 0)) {
+      const row = await this.record(tenantId, actor ?? SYSTEM_ACTOR, 'retention_purged', 'tenant', tenantId, {
+        trigger: actor ? 'request' : 'schedule',
+        now: now.toISOString(),
+        compliance,
+        removed,
+        removed_hash: removedHash,
+        targets: targets.filter((t) => t.cutoff !== null) as never,
+      });
+      auditLogId = row.log_id;
+    }
+    return { tenant_id: tenantId, compliance, removed, removed_hash: removedHash, targets, audit_log_id: auditLogId };
+  }
+
+  /** Platform system logs (no tenant) keep the default levels; they have no tenant audit trail. */
+  private async purgePlatform(now: Date, dryRun: boolean): Promise<TenantPurgeReport> {
+    const policy = effectiveRetention('none');
+    const targets: PurgeTargetReport[] = [];
+    for (const target of retentionTargets(policy).filter((t) => t.type === 'system_logs')) targets.push(await this.purgeTarget(null, target, now, dryRun));
+    const removed = targets.reduce((n, t) => n + t.removed, 0);
+    return { tenant_id: null, compliance: 'none', removed, removed_hash: sha256(targets.map((t) => t.removed_hash).join('')), targets, audit_log_id: null };
+  }
+
+  private async purgeTarget(
+    tenantId: string | null,
+    target: { type: RetentionType; level: SystemLogLevel | null; days: RetentionDays },
+    now: Date,
+    dryRun: boolean,
+  ): Promise<PurgeTargetReport> {
+    const cutoff = retentionCutoff(now, target.days);
+    const report: PurgeTargetReport = {
+      type: target.type,
+      level: target.level,
+      retention_days: target.days,
+      cutoff: cutoff?.toISOString() ?? null,
+      removed: 0,
+      steps_removed: 0,
+      first_at: null,
+      last_at: null,
+      removed_hash: sha256(''),
+      batch_hashes: [],
+    };
+    if (cutoff === null) return report;
+    for (;;) {
+      const batch = await this.store.purgeBatch({ tenantId, type: target.type, level: target.level, before: cutoff, limit: this.batchSize, dryRun });
+      if (batch.removed === 0) break;
+      report.removed += batch.removed;
+      report.steps_removed += batch.steps_removed;
+      report.first_at ??= batch.first_at;
+      report.last_at = batch.last_at;
+      report.batch_hashes.push(batch.removed_hash);
+      if (dryRun || batch.removed < this.batchSize) break;
+    }
+    report.removed_hash = sha256(report.batch_hashes.join(''));
+    return report;
+  }
+
+  private async compliance(tenantId: string): Promise<ComplianceProfile> {
+    const tenant = await this.tenants.getTenant(tenantId);
+    if (!tenant) throw new NotFoundError(`tenant ${tenantId} not found`);
+    return tenant.compliance;
+  }
+
+  private view(tenantId: string, compliance: ComplianceProfile, overrides: RetentionOverrides, updatedAt: string | null, updatedBy: string | null): RetentionPolicyView {
+    return {
+      tenant_id: tenantId,
+      compliance,
+      defaults: profileRetention(compliance),
+      minimums: { ...COMPLIANCE_MINIMUMS[compliance] },
+      overrides,
+      effective: effectiveRetention(compliance, overrides),
+      updated_at: updatedAt,
+      updated_by: updatedBy,
+    };
+  }
+
+  private record(tenantId: string, actor: RetentionActor, action: string, resourceType: string, resourceId: string | null, details: Record<string, unknown>) {
+    return this.audit.logAction({
+      tenantId,
+      actor_id: actor.actorId,
+      actor_type: actor.actorType,
+      action,
+      resource_type: resourceType,
+      resource_id: resourceId,
+      details: details as never,
+      ip_address: actor.ipAddress ?? null,
+      user_agent: actor.userAgent ?? null,
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import { v7 as uuidv7 } from 'uuid';
+import {
+  type ComplianceProfile,
+  isUuid,
+  type LegalHold,
+  type LegalHoldScope,
+  NotFoundError,
+  type RetentionOverrides,
+  type RetentionType,
+  type SystemLogLevel,
+  ValidationError,
+} from '@aos/logs-domain';
+import type { Database } from './database/database';
+import { iso } from './rows';
+
+/** A tenant's stored overrides (`{}` when it never set any). */
+export interface StoredRetentionPolicy {
+  tenant_id: string;
+  overrides: RetentionOverrides;
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+export interface NewLegalHold {
+  scope: LegalHoldScope;
+  target_id?: string | null;
+  reason: string;
+  placed_by: string;
+}
+
+/** One call of the privileged purge: one tenant (null: platform system logs), one type, one level. */
+export interface PurgeBatchRequest {
+  tenantId: string | null;
+  type: RetentionType;
+  level?: SystemLogLevel | null;
+  /** Records that expired before this instant go. */
+  before: Date;
+  /** Most rows removed by this call (ignored by a dry run, which counts everything). */
+  limit: number;
+  dryRun: boolean;
+}
+
+/** What one call removed (or, dry, would remove); see the retention migration for the hash. */
+export interface PurgeBatchResult {
+  removed: number;
+  steps_removed: number;
+  first_at: string | null;
+  last_at: string | null;
+  removed_hash: string;
+}
+
+const HOLD_COLUMNS = 'hold_id, tenant_id, scope, target_id, reason, placed_by, placed_at, released_at, released_by';
+
+function toHold(row: Record<string, any>): LegalHold {
+  return {
+    hold_id: row.hold_id,
+    tenant_id: row.tenant_id,
+    scope: row.scope,
+    target_id: row.target_id,
+    reason: row.reason,
+    placed_by: row.placed_by,
+    placed_at: iso(row.placed_at)!,
+    released_at: iso(row.released_at),
+    released_by: row.released_by,
+  };
+}
+
+/**
+ * Retention persistence (spec 10): policies, legal holds, and the bounded
+ * batches of the one privileged delete path, `aos_retention_purge()`. No other
+ * method here (or anywhere) deletes a record.
+ */
+export class RetentionStore {
+  constructor(private readonly db: Database) {}
+
+  async getPolicy(tenantId: string): Promise<StoredRetentionPolicy> {
+    const [row] = await this.db.transaction({ tenantId }, (sql) =>
+      sql.query<Record<string, any>>(`SELECT tenant_id, overrides, updated_at, updated_by FROM retention_policies WHERE tenant_id = $1`, [tenantId]),
+    );
+    if (!row) return { tenant_id: tenantId, overrides: {}, updated_at: null, updated_by: null };
+    return { tenant_id: row.tenant_id, overrides: row.overrides ?? {}, updated_at: iso(row.updated_at), updated_by: row.updated_by };
+  }
+
+  /** Replaces the tenant's overrides (already checked by the caller); answers the previous and the new. */
+  async putPolicy(tenantId: string, overrides: RetentionOverrides, updatedBy: string): Promise<{ previous: RetentionOverrides; policy: StoredRetentionPolicy }> {
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const [prev] = await sql.query<{ overrides: RetentionOverrides }>(`SELECT overrides FROM retention_policies WHERE tenant_id = $1 FOR UPDATE`, [tenantId]);
+      const [row] = await sql.query<Record<string, any>>(
+        `INSERT INTO retention_policies (tenant_id, overrides, updated_by) VALUES ($1, $2::jsonb, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET overrides = EXCLUDED.overrides, updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING tenant_id, overrides, updated_at, updated_by`,
+        [tenantId, JSON.stringify(overrides), updatedBy],
+      );
+      return {
+        previous: prev?.overrides ?? {},
+        policy: { tenant_id: row.tenant_id, overrides: row.overrides, updated_at: iso(row.updated_at), updated_by: row.updated_by },
+      };
+    });
+  }
+
+  /** Places a hold. A trace hold names a trace of the tenant (else NotFoundError); an incident may live elsewhere. */
+  async placeHold(tenantId: string, hold: NewLegalHold): Promise<LegalHold> {
+    const target = hold.scope === 'tenant' ? null : (hold.target_id ?? null);
+    if (hold.scope !== 'tenant' && (target === null || !isUuid(target))) throw ValidationError.field('target_id', `is required for a ${hold.scope} hold and must be a UUID`);
+    if (hold.scope === 'tenant' && hold.target_id != null) throw ValidationError.field('target_id', 'must be absent for a tenant hold');
+    return this.db.transaction({ tenantId }, async (sql) => {
+      if (hold.scope === 'trace') {
+        const [found] = await sql.query(`SELECT 1 FROM aos_traces WHERE trace_id = $1`, [target]);
+        if (!found) throw new NotFoundError(`trace ${target} not found`);
+      }
+      const [row] = await sql.query<Record<string, any>>(
+        `INSERT INTO legal_holds (hold_id, tenant_id, scope, target_id, reason, placed_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${HOLD_COLUMNS}`,
+        [uuidv7(), tenantId, hold.scope, target?.toLowerCase() ?? null, hold.reason, hold.placed_by],
+      );
+      return toHold(row);
+    });
+  }
+
+  /** Releases a hold once; releasing again answers the hold as it is with `released: false`. */
+  async releaseHold(tenantId: string, holdId: string, releasedBy: string): Promise<{ hold: LegalHold; released: boolean }> {
+    if (!isUuid(holdId)) throw new NotFoundError(`legal hold ${holdId} not found`);
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const [row] = await sql.query<Record<string, any>>(
+        `UPDATE legal_holds SET released_at = now(), released_by = $2 WHERE hold_id = $1 AND released_at IS NULL RETURNING ${HOLD_COLUMNS}`,
+        [holdId, releasedBy],
+      );
+      if (row) return { hold: toHold(row), released: true };
+      const [existing] = await sql.query<Record<string, any>>(`SELECT ${HOLD_COLUMNS} FROM legal_holds WHERE hold_id = $1`, [holdId]);
+      if (!existing) throw new NotFoundError(`legal hold ${holdId} not found`);
+      return { hold: toHold(existing), released: false };
+    });
+  }
+
+  async getHold(tenantId: string, holdId: string): Promise<LegalHold> {
+    if (!isUuid(holdId)) throw new NotFoundError(`legal hold ${holdId} not found`);
+    const [row] = await this.db.transaction({ tenantId }, (sql) => sql.query<Record<string, any>>(`SELECT ${HOLD_COLUMNS} FROM legal_holds WHERE hold_id = $1`, [holdId]));
+    if (!row) throw new NotFoundError(`legal hold ${holdId} not found`);
+    return toHold(row);
+  }
+
+  /** The tenant's holds, newest first; `activeOnly` leaves released ones out. */
+  async listHolds(tenantId: string, options: { activeOnly?: boolean } = {}): Promise<LegalHold[]> {
+    const rows = await this.db.transaction({ tenantId }, (sql) =>
+      sql.query<Record<string, any>>(
+        `SELECT ${HOLD_COLUMNS} FROM legal_holds ${options.activeOnly ? 'WHERE released_at IS NULL' : ''} ORDER BY placed_at DESC, hold_id DESC LIMIT 10000`,
+      ),
+    );
+    return rows.map(toHold);
+  }
+
+  /** Every tenant with its compliance profile (the scheduled purge walks them all). */
+  async listTenants(): Promise<Array<{ tenant_id: string; compliance: ComplianceProfile }>> {
+    return this.db.query<{ tenant_id: string; compliance: ComplianceProfile }>(`SELECT tenant_id, compliance FROM tenants ORDER BY tenant_id`);
+  }
+
+  /** One bounded batch through `aos_retention_purge()`: its own short transaction. */
+  async purgeBatch(req: PurgeBatchRequest): Promise<PurgeBatchResult> {
+    const [row] = await this.db.query<Record<string, any>>(
+      `SELECT removed, steps_removed, first_at, last_at, removed_hash FROM aos_retention_purge($1::uuid, $2, $3, $4::timestamptz, $5::int, $6::boolean)`,
+      [req.tenantId, req.type, req.level ?? null, req.before.toISOString(), req.limit, req.dryRun],
+    );
+    return {
+      removed: Number(row?.removed ?? 0),
+      steps_removed: Number(row?.steps_removed ?? 0),
+      first_at: iso(row?.first_at ?? null),
+      last_at: iso(row?.last_at ?? null),
+      removed_hash: row?.removed_hash,
+    };
+  }
+}
