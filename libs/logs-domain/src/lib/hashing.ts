@@ -55,28 +55,46 @@ export interface StoredStep extends HashableStep {
 }
 
 /**
- * Recompute every step hash and the trace hash from content; report each step.
- * The trace hash is computed from the recomputed step hashes, so a step altered
- * together with its stored hash still fails against the sealed trace hash.
- * Nothing is repaired: a mismatch is reported, never fixed.
+ * Recomputes step hashes one step at a time (so a long trace can be verified
+ * while it streams in), then the trace hash from the recomputed step hashes,
+ * so a step altered together with its stored hash still fails against the
+ * sealed trace hash. Steps must arrive in step_index order. Nothing is
+ * repaired: a mismatch is reported, never fixed.
  */
+export class TraceVerifier {
+  private readonly report: StepVerification[] = [];
+  private readonly digest = createHash('sha256');
+  private contiguous = true;
+
+  add(step: StoredStep): StepVerification {
+    if (step.step_index !== this.report.length) this.contiguous = false;
+    const computed = computeStepHash(step);
+    const line = { step_index: step.step_index, stored: step.content_hash, computed, ok: computed === step.content_hash };
+    this.report.push(line);
+    this.digest.update(computed);
+    return line;
+  }
+
+  /** The `/verify` answer; an open trace (`content_hash` null) verifies on its steps alone. */
+  result(trace: { content_hash: string | null; step_count?: number }): TraceVerification {
+    const computedHash = this.digest.digest('hex');
+    const countMatches = trace.step_count === undefined || trace.step_count === this.report.length;
+    const traceOk = trace.content_hash === null || trace.content_hash === computedHash;
+    return {
+      verified: this.report.every((r) => r.ok) && this.contiguous && countMatches && traceOk,
+      content_hash: trace.content_hash,
+      computed_hash: computedHash,
+      steps: this.report,
+    };
+  }
+}
+
+/** Recomputes every step hash and the trace hash from content (see TraceVerifier). */
 export function verifyTraceIntegrity(
   trace: { content_hash: string | null; step_count?: number },
   steps: ReadonlyArray<StoredStep>,
 ): TraceVerification {
-  const ordered = [...steps].sort((a, b) => a.step_index - b.step_index);
-  const report: StepVerification[] = ordered.map((s) => {
-    const computed = computeStepHash(s);
-    return { step_index: s.step_index, stored: s.content_hash, computed, ok: computed === s.content_hash };
-  });
-  const computedHash = sha256Hex(report.map((r) => r.computed).join(''));
-  const contiguous = ordered.every((s, i) => s.step_index === i);
-  const countMatches = trace.step_count === undefined || trace.step_count === ordered.length;
-  const traceOk = trace.content_hash === null ? true : trace.content_hash === computedHash;
-  return {
-    verified: report.every((r) => r.ok) && contiguous && countMatches && traceOk,
-    content_hash: trace.content_hash,
-    computed_hash: computedHash,
-    steps: report,
-  };
+  const verifier = new TraceVerifier();
+  for (const step of [...steps].sort((a, b) => a.step_index - b.step_index)) verifier.add(step);
+  return verifier.result(trace);
 }

@@ -24,7 +24,7 @@ import {
   TRACE_SORT_FIELDS,
   type TraceVerification,
   ValidationError,
-  verifyTraceIntegrity,
+  TraceVerifier,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
 import { listPage } from './log-list';
@@ -430,8 +430,19 @@ export class TraceStore {
 
   /** Recomputes every hash from stored content and reports each step (DESIGN.md 4). */
   async verifyTrace(tenantId: string, traceId: string): Promise<TraceVerification> {
-    const { trace, steps } = await this.getTraceWithSteps(tenantId, traceId);
-    return verifyTraceIntegrity(trace, steps);
+    const trace = await this.getTrace(tenantId, traceId);
+    // Hash while the next rows stream in, not after fetching 10,000 steps.
+    const verifier = new TraceVerifier();
+    for await (const row of this.db.stream<Record<string, any>>(
+      { tenantId },
+      `SELECT step_index, step_type, input_data, output_data, "timestamp", content_hash
+       FROM aos_trace_steps WHERE trace_id = $1 AND step_index < $2 ORDER BY step_index`,
+      [traceId, trace.step_count],
+      500,
+    )) {
+      verifier.add(row as StoredStep);
+    }
+    return verifier.result(trace);
   }
 
   /**
