@@ -111,6 +111,10 @@ describe('LLM-run traces over HTTP', () => {
       ['bad enum', { ...step(0), step_type: 'dance' }, 'step_type'],
       ['timestamp without offset', { ...step(0), timestamp: '2026-01-20T10:00:00' }, 'timestamp'],
       ['batch item', { steps: [step(0), { ...step(1), step_index: 'x' }] }, 'steps[1].step_index'],
+      ['metadata not an object', { ...step(0), metadata: 'x' }, 'metadata'],
+      ['batch metadata not an object', { steps: [step(0), { ...step(1), metadata: [1] }] }, 'steps[1].metadata'],
+      ['batch not a list', { steps: 'many' }, 'steps'],
+      ['batch item not an object', { steps: [7] }, 'steps[0]'],
       ['NUL in a value', { ...step(0), input_data: { text: 'a\u0000b' } }, 'body.$.input_data.text'],
       ['reserved key', { ...step(0), input_data: { constructor: 1 } }, 'body.$.input_data.constructor'],
     ];
