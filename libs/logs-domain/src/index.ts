@@ -9,3 +9,7 @@ export * from './lib/evidence-bundle';
 export * from './lib/logs';
 export * from './lib/export-jobs';
 export * from './lib/retention';
+export * from './lib/merkle';
+export * from './lib/checkpoint';
+export * from './lib/dsse';
+export * from './lib/verify-bundle';
