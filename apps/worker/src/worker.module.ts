@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AuditModule } from '@aos/audit';
+import { AuditModule, RetentionModule } from '@aos/audit';
 import { EvidencePdfModule } from '@aos/evidence-pdf';
 import { ExportModule, LogExportService } from '@aos/export';
 import type { BundleSource } from '@aos/logs-domain';
@@ -7,6 +7,7 @@ import { TracesStoreModule } from '@aos/traces-store';
 import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
 import { DelayedBundleSource } from './delayed-bundle-source';
 import { EvidencePdfWorker } from './evidence-pdf.worker';
+import { RetentionWorker } from './retention.worker';
 
 /**
  * The worker's composition root (DESIGN.md 1, L5): the database, the PDF job
@@ -30,6 +31,8 @@ export class WorkerModule {
         // LogExportService needs the audit service; the worker itself audits nothing
         // (the API audited the request that queued the job).
         AuditModule.forRoot(),
+        // The retention purge (a BullMQ repeatable job) audits each tenant purge.
+        RetentionModule.forRoot(),
         EvidencePdfModule.forWorker({
           renderer: { concurrency: config.concurrency, recycleAfter: config.recycleAfter, timeoutMs: config.renderTimeoutMs },
           imports: [ExportModule],
@@ -42,7 +45,7 @@ export class WorkerModule {
           },
         }),
       ],
-      providers: [{ provide: WORKER_CONFIG, useValue: config }, EvidencePdfWorker],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, EvidencePdfWorker, RetentionWorker],
     };
   }
 }

@@ -18,9 +18,15 @@ describe(loadConfig.name, () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ AOS_QUEUE_PREFIX: 'a:b' }, /AOS_QUEUE_PREFIX/],
     [{ DATABASE_APP_URL: 'postgres://a@b/c' }, /DATABASE_APP_URL/],
+    [{ AOS_RETENTION_INTERVAL_MS: '-1' }, /AOS_RETENTION_INTERVAL_MS/],
   ])('stops on %j with a message naming the setting', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('runs the retention purge hourly by default; 0 turns it off', () => {
+    expect(loadConfig({}).retentionIntervalMs).toBe(3_600_000);
+    expect(loadConfig({ AOS_RETENTION_INTERVAL_MS: '0' }).retentionIntervalMs).toBe(0);
   });
 
   it('never echoes a password from a bad URL', () => {

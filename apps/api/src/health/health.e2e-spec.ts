@@ -4,7 +4,7 @@ describe('Health over HTTP', () => {
   const apps: E2eApp[] = [];
   afterAll(async () => {
     for (const a of apps) await a.close();
-  });
+  }, 60_000);
 
   it('is live and ready without a key on the default (in-process jobs)', async () => {
     const e = await startE2eApp();

@@ -11,7 +11,10 @@ describe(loadWorkerConfig.name, () => {
       lockDurationMs: 30_000,
       logLevel: 'log',
       testRenderDelayMs: 0,
+      retentionIntervalMs: 3_600_000,
     });
+    expect(loadWorkerConfig({ AOS_RETENTION_INTERVAL_MS: '60000' }).retentionIntervalMs).toBe(60_000);
+    expect(() => loadWorkerConfig({ AOS_RETENTION_INTERVAL_MS: 'hourly' })).toThrow(/AOS_RETENTION_INTERVAL_MS/);
   });
 
   it('reads the queue, database and rendering settings', () => {

@@ -24,6 +24,8 @@ export interface WorkerConfig {
   /** How long to wait at start for the API to have migrated the database, ms. */
   databaseWaitMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** How often the retention purge runs (a BullMQ repeatable job), ms; 0: the worker does not schedule it. */
+  retentionIntervalMs: number;
   /** Test hook: each bundle load waits this long first (the kill-the-worker test). Never set it in production. */
   testRenderDelayMs: number;
 }
@@ -83,6 +85,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     stalledIntervalMs: int('AOS_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
     databaseWaitMs: int('AOS_WORKER_DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
     logLevel: level as WorkerConfig['logLevel'],
+    retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
   };
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { NotFoundError, type NewStep, ValidationError } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import { AuditLogStore } from './audit-log.store';
+import { ExportJobStore } from './export-job.store';
 import { RetentionStore } from './retention.store';
 import { StepSearchIndexer } from './step-search-indexer';
 import { SystemLogStore } from './system-log.store';
@@ -137,12 +138,19 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionStore and ao
     await traces.addSteps(a, open.trace_id, [step(0)]);
     await new StepSearchIndexer(t.db).drain();
     const cutoff = new Date(Date.parse(gone.completed_at!) + 1);
+    // A rendered PDF of the trace goes with it (cascade), file and all.
+    const exportsStore = new ExportJobStore(t.db);
+    const { job } = await exportsStore.enqueueOrGet(a, { trace_id: gone.trace_id, bundle_type: 'evidence', content_hash: gone.content_hash! });
+    await exportsStore.start(a, job.job_id);
+    await exportsStore.complete(a, job.job_id, { content_type: 'application/pdf', bytes: Buffer.from('%PDF-1.7 test') });
 
     const res = await store.purgeBatch({ tenantId: a, type: 'traces', before: cutoff, limit: 100, dryRun: false });
     expect(res).toMatchObject({ removed: 1, steps_removed: 2, first_at: gone.completed_at, last_at: gone.completed_at, removed_hash: sha256(gone.content_hash!) });
     for (const table of ['aos_traces', 'aos_trace_steps', 'aos_step_search', 'policy_snapshots']) {
       expect({ table, n: await count(`SELECT count(*) AS n FROM ${table} WHERE trace_id = $1`, [gone.trace_id]) }).toEqual({ table, n: 0 });
     }
+    expect(await count(`SELECT count(*) AS n FROM export_jobs WHERE trace_id = $1`, [gone.trace_id])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM export_files WHERE job_id = $1`, [job.job_id])).toBe(0);
     expect((await traces.verifyTrace(a, kept.trace_id)).verified).toBe(true);
 
     const all = await store.purgeBatch({ tenantId: a, type: 'traces', before: FUTURE, limit: 100, dryRun: false });

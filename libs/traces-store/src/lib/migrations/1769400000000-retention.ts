@@ -31,9 +31,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * `removed_hash` = hex(sha256(concatenation, in removal order (time, id), of
  * each record's hash as lowercase hex)). A record's hash is:
  * - trace: its `content_hash` (which covers its steps, DESIGN.md 4);
- * - system or audit log: hex(sha256(convert_to((to_jsonb(row) - 'search_vector')::text, 'UTF8'))),
- *   i.e. the row's columns as PostgreSQL's canonical jsonb text.
- * An empty batch hashes the empty string.
+ * - system or audit log: hex(sha256(convert_to((to_jsonb(row) - 'search_vector')::text, 'UTF8')))
+ *   with TimeZone = 'UTC', i.e. the row's columns (but the derived search vector) as
+ *   PostgreSQL's canonical jsonb text (keys sorted; timestamps as 2026-01-20T10:15:30.123+00:00).
+ *   The function builds that jsonb column by column (jsonb_build_object gives the same text)
+ *   so it never renders the tsvector.
+ * An empty batch hashes the empty string. The function runs with TimeZone = 'UTC', so the
+ * hash does not depend on the caller's session.
+ *
+ * Deleting: system and audit logs go by DELETE ... RETURNING (only rows this call removed
+ * are counted and hashed, whatever a concurrent purge does); a trace batch is locked with
+ * FOR UPDATE SKIP LOCKED, then its children and the traces are deleted.
  */
 export class Retention1769400000000 implements MigrationInterface {
   name = 'Retention1769400000000';
@@ -96,10 +104,9 @@ CREATE INDEX aos_traces_retention_idx ON aos_traces (tenant_id, completed_at) WH
     await q.query(`
 CREATE FUNCTION aos_retention_purge(p_tenant uuid, p_type text, p_level text, p_before timestamptz, p_limit integer, p_dry_run boolean DEFAULT false)
 RETURNS TABLE (removed integer, steps_removed integer, first_at timestamptz, last_at timestamptz, removed_hash text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public SET TimeZone = 'UTC' AS $$
 DECLARE
   lim bigint := CASE WHEN p_dry_run THEN NULL ELSE greatest(coalesce(p_limit, 0), 0) END;
-  lock_clause text := CASE WHEN p_dry_run THEN '' ELSE 'FOR UPDATE SKIP LOCKED' END;
   tenant_clause text := CASE WHEN p_tenant IS NULL THEN 'x.tenant_id IS NULL' ELSE 'x.tenant_id = $1' END;
   ids uuid[];
   hashes text;
@@ -154,19 +161,29 @@ BEGIN
       DELETE FROM aos_traces t WHERE t.trace_id = ANY (ids);
     END IF;
   ELSE
-    EXECUTE format($f$
-      WITH victims AS (
-        SELECT x.log_id, x.%1$I AS at, encode(sha256(convert_to((to_jsonb(x) - 'search_vector')::text, 'UTF8')), 'hex') AS h
-        FROM %2$I x
-        WHERE %3$s AND x.%1$I < $2 %4$s %5$s
-        ORDER BY x.%1$I, x.log_id
-        LIMIT $4
-        %6$s
-      ), gone AS (
-        DELETE FROM %2$I d USING victims v WHERE d.log_id = v.log_id AND NOT $5
-      )
-      SELECT count(*)::int, min(v.at), max(v.at), string_agg(v.h, '' ORDER BY v.at, v.log_id) FROM victims v
-      $f$,
+    -- Dry: the expired rows, hashed. Else: DELETE ... RETURNING, so only rows this call
+    -- really removed are counted and hashed (a row a concurrent purge took is not returned).
+    EXECUTE format(
+      CASE WHEN p_dry_run THEN $f$
+        WITH gone AS (
+          SELECT x.log_id, x.%1$I AS at, encode(sha256(convert_to(%6$s::text, 'UTF8')), 'hex') AS h
+          FROM %2$I x
+          WHERE %3$s AND x.%1$I < $2 %4$s %5$s
+        )
+        SELECT count(*)::int, min(g.at), max(g.at), string_agg(g.h, '' ORDER BY g.at, g.log_id) FROM gone g
+      $f$ ELSE $f$
+        WITH gone AS (
+          DELETE FROM %2$I x USING (
+            SELECT x.log_id FROM %2$I x
+            WHERE %3$s AND x.%1$I < $2 %4$s %5$s
+            ORDER BY x.%1$I, x.log_id
+            LIMIT $4
+          ) v
+          WHERE x.log_id = v.log_id
+          RETURNING x.log_id, x.%1$I AS at, encode(sha256(convert_to(%6$s::text, 'UTF8')), 'hex') AS h
+        )
+        SELECT count(*)::int, min(g.at), max(g.at), string_agg(g.h, '' ORDER BY g.at, g.log_id) FROM gone g
+      $f$ END,
       CASE WHEN p_type = 'system_logs' THEN 'created_at' ELSE 'timestamp' END,
       p_type,
       tenant_clause,
@@ -180,7 +197,17 @@ BEGIN
           'AND (x.resource_id IS NULL OR NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = $1 AND h.released_at IS NULL
              AND h.scope IN (''trace'', ''incident'') AND h.target_id = x.resource_id))'
       END,
-      lock_clause)
+      -- The row's columns but the derived search_vector: the same jsonb as to_jsonb(x) - 'search_vector'.
+      CASE WHEN p_type = 'system_logs' THEN
+        'jsonb_build_object(''log_id'', x.log_id, ''tenant_id'', x.tenant_id, ''level'', x.level, ''source'', x.source,
+           ''message'', x.message, ''timestamp'', x."timestamp", ''context'', x.context, ''trace_id'', x.trace_id,
+           ''request_id'', x.request_id, ''created_at'', x.created_at)'
+      ELSE
+        'jsonb_build_object(''log_id'', x.log_id, ''tenant_id'', x.tenant_id, ''actor_id'', x.actor_id, ''actor_type'', x.actor_type,
+           ''action'', x.action, ''resource_type'', x.resource_type, ''resource_id'', x.resource_id, ''timestamp'', x."timestamp",
+           ''details'', x.details, ''ip_address'', x.ip_address, ''user_agent'', x.user_agent, ''success'', x.success,
+           ''failure_reason'', x.failure_reason, ''created_at'', x.created_at)'
+      END)
     INTO removed, first_at, last_at, hashes
     USING p_tenant, p_before, p_level, lim, p_dry_run;
   END IF;
@@ -191,11 +218,16 @@ BEGIN
 END $$;
 
 -- True only inside aos_retention_purge: the GUC it sets, and its owner as current_user.
-CREATE FUNCTION aos_purge_allowed() RETURNS boolean LANGUAGE sql STABLE AS $$
-  SELECT coalesce(current_setting('aos.purge', true), '') = 'on'
-     AND current_user::text = (SELECT pg_get_userbyid(p.proowner)::text FROM pg_proc p
-                               WHERE p.oid = 'aos_retention_purge(uuid,text,text,timestamptz,integer,boolean)'::regprocedure)
-$$;
+-- The owner's name is written in when this migration runs (the migrating role creates
+-- both functions), so the per-row check reads no catalog; after an ALTER FUNCTION ...
+-- OWNER TO, re-create this function with the new owner's name.
+DO $do$ BEGIN
+  EXECUTE format($f$
+    CREATE FUNCTION aos_purge_allowed() RETURNS boolean LANGUAGE sql STABLE AS $b$
+      SELECT coalesce(current_setting('aos.purge', true), '') = 'on' AND current_user::text = %L
+    $b$ $f$, (SELECT pg_get_userbyid(p.proowner)::text FROM pg_proc p
+              WHERE p.oid = 'aos_retention_purge(uuid,text,text,timestamptz,integer,boolean)'::regprocedure));
+END $do$;
 
 -- Row DELETEs pass only for the purge; everything else is still refused (TRUNCATE too).
 CREATE OR REPLACE FUNCTION aos_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
