@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npx aos-verify bundle.json --key <verifier key>`: the offline verifier of
+// `node tools/bin/aos-verify.cjs bundle.json --key <verifier key>` (the `aos-verify` bin when this
+// package is installed): the offline verifier of
 // libs/logs-domain (no server, no database). Build it once: `npx nx run logs-domain:build`.
 'use strict';
 const { existsSync } = require('node:fs');
