@@ -86,8 +86,11 @@ export async function listPage<S extends string, T extends object>(
      ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
     p.values,
   );
+  // The capped count walks the page's own order: without it the planner may pick a
+  // sequential scan that meets the 1,001 matches only after millions of rows.
   const [{ n }] = await sql.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql} LIMIT ${COUNT_CAP + 1}) x`,
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
+       ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`,
     countParams,
   );
   const items = rows.slice(0, limit).map(map);
