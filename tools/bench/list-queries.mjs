@@ -480,6 +480,8 @@ await runBench(async (onCleanup) => {
   // transactions do (same row-level security, same plans), minus HTTP, NestJS,
   // TypeORM and the transaction wrapper.
   const sqlc = await connect(dbUrl(args, args.db), { role: 'aos_app', tenantId });
+  // See logs.mjs: no shared seq scan start hint from the API's previous scan.
+  await sqlc.query('SET synchronize_seqscans = off');
   onCleanup(() => sqlc.end());
   const client = httpClient(api.base, { apiKey: BENCH_API_KEY, sockets: 1 });
   onCleanup(() => client.close());

@@ -104,9 +104,27 @@ export async function withClient(url, fn) {
 export async function connect(url, { role, tenantId } = {}) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  if (role) await c.query(`SET ROLE ${role}`);
+  if (role) {
+    // SET ROLE does not apply the role's own settings (ALTER ROLE ... SET, e.g. jit = off
+    // for aos_app) the way a login as that role does: apply them, so the bare SQL runs
+    // with the settings of the API's serving connections.
+    for (const [k, v] of await roleSettings(c, role)) await c.query(`SELECT set_config($1, $2, false)`, [k, v]);
+    await c.query(`SET ROLE ${role}`);
+  }
   if (tenantId) await c.query(`SELECT set_config('aos.tenant_id', $1, false)`, [tenantId]);
   return c;
+}
+
+/** The settings a login as `role` gets in the current database (ALTER ROLE ... SET), as [name, value]. */
+export async function roleSettings(c, role) {
+  const r = await c.query(
+    `SELECT unnest(setconfig) AS s FROM pg_db_role_setting
+     WHERE setrole = (SELECT oid FROM pg_roles WHERE rolname = $1)
+       AND setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+     ORDER BY setdatabase`,
+    [role],
+  );
+  return r.rows.map((x) => [x.s.slice(0, x.s.indexOf('=')), x.s.slice(x.s.indexOf('=') + 1)]);
 }
 
 export async function databaseExists(args, name) {

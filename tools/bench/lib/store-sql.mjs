@@ -92,3 +92,58 @@ export async function traceStepsSql(tenantId, traceId) {
   if (!steps) throw new Error('TraceStore.getTraceWithSteps no longer reads aos_trace_steps');
   return steps;
 }
+
+/** Like `capture`, for SystemLogStore (list and stream). */
+async function captureSystemLogs(call, answer) {
+  const { paths } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+  load();
+  const { SystemLogStore } = requireFromRoot(path.join(DIST, 'libs/traces-store/src/lib/system-log.store.js'));
+  void paths;
+  const statements = [];
+  const sql = {
+    async query(text, params = []) {
+      statements.push({ text, params: [...params] });
+      return answer(text);
+    },
+  };
+  const db = {
+    transaction: async (_scope, work) => work(sql),
+    query: sql.query,
+    stream: (_scope, text, params = []) => {
+      statements.push({ text, params: [...params] });
+      return (async function* () {})();
+    },
+  };
+  await call(new SystemLogStore(db));
+  return statements;
+}
+
+/**
+ * The statements of SystemLogStore.list for a tenant and this query (defaults
+ * filled as LogsService does): the page SELECT and the capped count.
+ */
+export async function systemLogListSql(tenantId, query) {
+  const q = { sort: 'timestamp', order: 'desc', limit: 50, offset: 0, ...query };
+  const statements = await captureSystemLogs(
+    (store) => store.list({ tenantId }, q),
+    (text) => (/count\(\*\)/i.test(text) ? [{ n: 0 }] : []),
+  );
+  const page = statements.find((s) => /ORDER BY/i.test(s.text));
+  const count = statements.find((s) => /count\(\*\)/i.test(s.text));
+  if (!page || !count || statements.length !== 2) {
+    throw new Error(`SystemLogStore.list no longer issues a page and a count statement: ${statements.map((s) => s.text.slice(0, 80)).join(' | ')}`);
+  }
+  return { page, count };
+}
+
+/** The cursor statement of SystemLogStore.stream (what a bulk export reads). */
+export async function systemLogStreamSql(tenantId, filters = {}) {
+  const statements = await captureSystemLogs(
+    async (store) => {
+      for await (const _ of store.stream({ tenantId }, filters)) void _;
+    },
+    () => [],
+  );
+  if (statements.length !== 1) throw new Error('SystemLogStore.stream no longer issues one statement');
+  return statements[0];
+}
