@@ -13,3 +13,4 @@ export * from './lib/merkle';
 export * from './lib/checkpoint';
 export * from './lib/dsse';
 export * from './lib/verify-bundle';
+export * from './lib/settings';

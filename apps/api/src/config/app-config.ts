@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ConfigError, SettingsReader } from '@aos/logs-domain';
 
 /**
  * The API's settings, read once from the environment and validated: a bad
@@ -24,52 +25,18 @@ export interface AppConfig {
   retentionIntervalMs: number;
 }
 
-export class ConfigError extends Error {}
-
-const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export { ConfigError };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    }
-    return n;
-  };
-  const url = (name: string, protocols: string[]): string | undefined => {
-    const raw = str(name);
-    if (raw === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}), got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
-    }
-    return raw;
-  };
+  const read = new SettingsReader(env);
+  const str = (name: string) => read.str(name);
+  const int = (name: string, fallback: number, min: number, max: number) => read.int(name, fallback, min, max);
+  const url = (name: string, protocols: string[]) => read.url(name, protocols);
   const key = (name: string): string | undefined => {
     const raw = str(name);
     if (raw !== undefined && raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters`);
     return raw;
   };
-  const logLevel = (str('LOG_LEVEL') ?? 'log').toLowerCase();
-  const level = logLevel === 'info' ? 'log' : logLevel === 'warning' ? 'warn' : logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  }
-  const queuePrefix = str('AOS_QUEUE_PREFIX') ?? 'aos';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
-    throw new ConfigError(`AOS_QUEUE_PREFIX must be 1-64 letters, digits, '-' or '_', got "${queuePrefix}"`);
-  }
   const databaseAppUrl = url('DATABASE_APP_URL', ['postgres:', 'postgresql:']);
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL that migrates)');
@@ -80,10 +47,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl,
     databaseAppUrl,
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
-    queuePrefix,
+    queuePrefix: read.queuePrefix(),
     bootstrapApiKey: key('AOS_BOOTSTRAP_API_KEY'),
     platformApiKey: key('AOS_PLATFORM_API_KEY'),
-    logLevel: level as AppConfig['logLevel'],
+    logLevel: read.logLevel(),
     bodyLimit: int('AOS_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     trustProxy: (str('AOS_TRUST_PROXY') ?? '')

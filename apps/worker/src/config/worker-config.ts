@@ -1,3 +1,5 @@
+import { ConfigError, SettingsReader } from '@aos/logs-domain';
+
 /**
  * The worker's settings, read once from the environment and validated: a bad
  * setting stops the start with a message naming it (DESIGN.md 2).
@@ -30,37 +32,12 @@ export interface WorkerConfig {
   testRenderDelayMs: number;
 }
 
-export class ConfigError extends Error {}
-
-const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export { ConfigError };
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    return n;
-  };
-  const url = (name: string, protocols: string[]): string | undefined => {
-    const raw = str(name);
-    if (raw === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}), got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
-    }
-    if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
-    return raw;
-  };
-  const logLevel = (str('LOG_LEVEL') ?? 'log').toLowerCase();
-  const level = logLevel === 'info' ? 'log' : logLevel === 'warning' ? 'warn' : logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const read = new SettingsReader(env);
+  const int = (name: string, fallback: number, min: number, max: number) => read.int(name, fallback, min, max);
+  const url = (name: string, protocols: string[]) => read.url(name, protocols);
 
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
@@ -71,20 +48,18 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     );
   }
   if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL)');
-  const queuePrefix = str('AOS_QUEUE_PREFIX') ?? 'aos';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) throw new ConfigError(`AOS_QUEUE_PREFIX must be 1-64 letters, digits, '-' or '_', got "${queuePrefix}"`);
   return {
     databaseUrl,
     databaseAppUrl,
     redisUrl,
-    queuePrefix,
+    queuePrefix: read.queuePrefix(),
     concurrency: int('AOS_PDF_CONCURRENCY', 2, 1, 32),
     recycleAfter: int('AOS_PDF_RECYCLE_AFTER', 100, 1, 100_000),
     renderTimeoutMs: int('AOS_PDF_TIMEOUT_MS', 60_000, 1_000, 600_000),
     lockDurationMs: int('AOS_QUEUE_LOCK_MS', 30_000, 1_000, 600_000),
     stalledIntervalMs: int('AOS_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
     databaseWaitMs: int('AOS_WORKER_DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
-    logLevel: level as WorkerConfig['logLevel'],
+    logLevel: read.logLevel(),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
   };
