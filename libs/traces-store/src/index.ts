@@ -41,3 +41,14 @@ export {
   type PurgeBatchRequest,
   type PurgeBatchResult,
 } from './lib/retention.store';
+export {
+  LedgerStore,
+  ledgerLogId,
+  PLATFORM_LOG_ID,
+  MIN_STORED_LEVEL,
+  type LeafToAppend,
+  type LedgerHead,
+  type LedgerEntry,
+  type StoredCheckpoint,
+} from './lib/ledger.store';
+export { copySystemLogsCsv, systemLogCsvCopy, SettingParams, settingText } from './lib/system-log-csv';

@@ -25,6 +25,7 @@ import {
 import { canonicalJson, computeStepHash, sha256Hex } from './hashing';
 import { emptyRoot, hashLeaf, MerkleProofError, verifyConsistency, verifyInclusion } from './merkle';
 import type { TraceSummary } from './model';
+import type { AuditLog, SystemLog } from './logs';
 import { toCanonicalTimestamp } from './time';
 
 // ---------------------------------------------------------------- ledger leaves
@@ -87,6 +88,23 @@ export function traceLeafData(summary: TraceLeafSummary, stepHashes: ReadonlyArr
  */
 export function recordLeafData(leafType: string, record: Record<string, unknown>): Uint8Array {
   return Buffer.from(canonicalJson({ leaf_type: leafType, record }), 'utf8');
+}
+
+/** Leaf type of an audit log row (`recordLeafData(AUDIT_LEAF_TYPE, <the AuditLog record>)`). */
+export const AUDIT_LEAF_TYPE = 'aos.audit.v1';
+/** Leaf type of a system log row (`recordLeafData(SYSTEM_LOG_LEAF_TYPE, <the SystemLog record>)`). */
+export const SYSTEM_LOG_LEAF_TYPE = 'aos.syslog.v1';
+export const LEAF_TYPES = [TRACE_LEAF_TYPE, AUDIT_LEAF_TYPE, SYSTEM_LOG_LEAF_TYPE] as const;
+export type LeafType = (typeof LEAF_TYPES)[number];
+
+/** The ledger leaf of an audit log row: every field of the stored record as the API answers it. */
+export function auditLogLeafData(log: AuditLog): Uint8Array {
+  return recordLeafData(AUDIT_LEAF_TYPE, log as unknown as Record<string, unknown>);
+}
+
+/** The ledger leaf of a system log row: every field of the stored record as the API answers it. */
+export function systemLogLeafData(log: SystemLog): Uint8Array {
+  return recordLeafData(SYSTEM_LOG_LEAF_TYPE, log as unknown as Record<string, unknown>);
 }
 
 // ---------------------------------------------------------------- verification

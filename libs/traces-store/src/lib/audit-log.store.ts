@@ -2,11 +2,14 @@ import { isIP } from 'node:net';
 import { v7 as uuidv7 } from 'uuid';
 import {
   ACTOR_TYPES,
+  AUDIT_LEAF_TYPE,
+  auditLogLeafData,
   type AuditLog,
   type AuditLogFilters,
   type AuditLogListQuery,
   AUDIT_LOG_SORT_FIELDS,
   checkNewAuditLog,
+  hashLeaf,
   isUuid,
   type NewAuditLog,
   NotFoundError,
@@ -16,6 +19,7 @@ import {
 import type { Database } from './database/database';
 import { listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
 import { AUDIT_LOG_COLUMNS, toAuditLog } from './log-rows';
+import { LedgerStore } from './ledger.store';
 import { Params } from './pagination';
 
 /**
@@ -24,7 +28,10 @@ import { Params } from './pagination';
  * never taken from the writer), so no record can be backdated.
  */
 export class AuditLogStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly ledger = new LedgerStore(db),
+  ) {}
 
   /** Records one action. Only the fields of NewAuditLog are read; the action catalog is the audit service's concern. */
   async insert(tenantId: string, log: NewAuditLog): Promise<AuditLog> {
@@ -33,8 +40,8 @@ export class AuditLogStore {
       errors.push({ field: 'ip_address', message: 'must be an IPv4 or IPv6 address' });
     }
     if (errors.length > 0) throw new ValidationError(errors);
-    const [row] = await this.db.transaction({ tenantId }, (sql) =>
-      sql.query(
+    return this.db.transaction({ tenantId }, async (sql) => {
+      const [row] = await sql.query(
         `INSERT INTO audit_logs (log_id, tenant_id, actor_id, actor_type, action, resource_type, resource_id, details,
            ip_address, user_agent, success, failure_reason)
          VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8::jsonb, 'null'::jsonb), $9::inet, $10, $11, $12)
@@ -53,9 +60,11 @@ export class AuditLogStore {
           log.success ?? true,
           log.failure_reason ?? null,
         ],
-      ),
-    );
-    return toAuditLog(row);
+      );
+      const stored = toAuditLog(row);
+      await this.ledger.append(sql, tenantId, [{ leaf_type: AUDIT_LEAF_TYPE, record_id: stored.log_id, leaf_hash: hashLeaf(auditLogLeafData(stored)) }]);
+      return stored;
+    });
   }
 
   /** The audit list: the filters of spec 4.5, full-text search over action and details, keyset or offset paging. */

@@ -57,7 +57,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
     return { statements, restore: () => spy.mockRestore() };
   };
 
-  it('records 1,000 logs in one INSERT statement and answers them in the order given', async () => {
+  it('records 1,000 logs in one INSERT statement (plus two for the ledger) and answers them in the order given', async () => {
     const scope = await newTenant();
     const batch = Array.from({ length: 1000 }, (_, i) =>
       log({ message: `event ${i}`, timestamp: at(i % 60, i % 59), level: i % 2 ? 'warning' : 'info', context: { i } }),
@@ -69,8 +69,11 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
     } finally {
       counter.restore();
     }
-    expect(counter.statements).toHaveLength(1);
+    // The batch is one INSERT; its ledger entries are two more (lock the head, append), whatever the batch size.
+    expect(counter.statements).toHaveLength(3);
     expect(counter.statements[0]).toMatch(/INSERT INTO system_logs[\s\S]*jsonb_to_recordset/);
+    expect(counter.statements[1]).toMatch(/INSERT INTO aos_ledger_heads/);
+    expect(counter.statements[2]).toMatch(/INSERT INTO aos_ledger_leaves[\s\S]*unnest/);
     expect(stored).toHaveLength(1000);
     expect(stored.map((s) => s.message)).toEqual(batch.map((b) => b.message));
     expect(stored[7]).toMatchObject({ tenant_id: 'tenantId' in scope && scope.tenantId, level: 'warning', context: { i: 7 }, trace_id: null });

@@ -1,22 +1,26 @@
 import { v7 as uuidv7 } from 'uuid';
 import {
   checkNewSystemLog,
+  hashLeaf,
   isUuid,
   MAX_SYSTEM_LOGS_PER_BATCH,
   type NewSystemLog,
   NotFoundError,
   type Page,
+  SYSTEM_LOG_LEAF_TYPE,
   SYSTEM_LOG_LEVELS,
   SYSTEM_LOG_SORT_FIELDS,
   type SystemLog,
   type SystemLogFilters,
   type SystemLogListQuery,
+  systemLogLeafData,
   toCanonicalTimestamp,
   ValidationError,
 } from '@aos/logs-domain';
 import type { Database, Scope } from './database/database';
 import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
 import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
+import { LedgerStore, ledgerLogId } from './ledger.store';
 import { Params } from './pagination';
 
 /**
@@ -25,7 +29,10 @@ import { Params } from './pagination';
  * in one set-based statement; nothing here updates or deletes.
  */
 export class SystemLogStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly ledger = new LedgerStore(db),
+  ) {}
 
   /**
    * Records up to MAX_SYSTEM_LOGS_PER_BATCH logs in one INSERT ... SELECT; all
@@ -52,8 +59,8 @@ export class SystemLogStore {
     }));
     const tenantId = 'tenantId' in scope ? scope.tenantId : null;
     // One statement for the whole batch: the rows travel as one JSON document.
-    const inserted = await this.db.transaction(scope, (sql) =>
-      sql.query(
+    const stored = await this.db.transaction(scope, async (sql) => {
+      const inserted = await sql.query(
         `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id)
          SELECT r.log_id, $1::uuid, r.level, r.source, r.message, coalesce(r."timestamp", now()),
            nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
@@ -61,11 +68,18 @@ export class SystemLogStore {
            "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
          RETURNING ${SYSTEM_LOG_COLUMNS}`,
         [tenantId, JSON.stringify(rows)],
-      ),
-    );
-    // RETURNING promises no order: answer in the order given.
-    const byId = new Map(inserted.map((r) => [String(r.log_id), toSystemLog(r)]));
-    return rows.map((r) => byId.get(r.log_id)!);
+      );
+      // RETURNING promises no order: answer (and ledger) in the order given.
+      const byId = new Map(inserted.map((r) => [String(r.log_id), toSystemLog(r)]));
+      const logs = rows.map((r) => byId.get(r.log_id)!);
+      await this.ledger.append(
+        sql,
+        ledgerLogId(scope),
+        logs.map((log) => ({ leaf_type: SYSTEM_LOG_LEAF_TYPE, record_id: log.log_id, leaf_hash: hashLeaf(systemLogLeafData(log)) })),
+      );
+      return logs;
+    });
+    return stored;
   }
 
   /** The system-log list: filters of spec 4.5, full-text search, keyset or offset paging, capped count. */
@@ -122,7 +136,7 @@ export class SystemLogStore {
 }
 
 /** The predicates of the filters (validated: they reach SQL only as parameters). */
-function filterClauses(p: Params, scope: Scope, filters: SystemLogFilters): string[] {
+export function filterClauses(p: Params, scope: Scope, filters: SystemLogFilters): string[] {
   const where = [scopeClause(scope, p)];
   if (filters.level != null) {
     if (!(SYSTEM_LOG_LEVELS as readonly string[]).includes(filters.level)) {

@@ -6,6 +6,7 @@ import {
   computeStepHash,
   computeTraceHash,
   ConflictError,
+  hashLeaf,
   type NewStep,
   type NewTrace,
   type NewViolation,
@@ -25,11 +26,14 @@ import {
   type TraceVerification,
   ValidationError,
   TraceVerifier,
+  TRACE_LEAF_TYPE,
+  traceLeafData,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
 import { listPage } from './log-list';
 import { decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
+import { LedgerStore } from './ledger.store';
 
 /** A step as the trace detail lists it: everything but its content. */
 export interface StepSummary {
@@ -86,7 +90,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * detail and verification reads. Every call is scoped to one tenant.
  */
 export class TraceStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly ledger = new LedgerStore(db),
+  ) {}
 
   async createTrace(tenantId: string, input: NewTrace): Promise<CreateTraceResult> {
     const traceId = input.trace_id ?? uuidv7();
@@ -298,7 +305,9 @@ export class TraceStore {
          WHERE trace_id = $1 RETURNING ${TRACE_COLUMNS}`,
         [traceId, input.status, totals.n, totals.tokens, totals.cost, contentHash],
       );
-      return toTrace(row);
+      const sealed = toTrace(row);
+      await this.ledger.append(sql, tenantId, [{ leaf_type: TRACE_LEAF_TYPE, record_id: traceId, leaf_hash: hashLeaf(traceLeafData(sealed, hashes)) }]);
+      return sealed;
     });
   }
 

@@ -10,6 +10,7 @@ import { AuditLogStore } from './audit-log.store';
 import { LogLookup } from './log-lookup';
 import { StepSearchIndexer } from './step-search-indexer';
 import { RetentionStore } from './retention.store';
+import { LedgerStore } from './ledger.store';
 
 const INDEX_STEP_SEARCH = Symbol('INDEX_STEP_SEARCH');
 
@@ -37,18 +38,19 @@ class DatabaseLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
 @Global()
 @Module({})
 export class TracesStoreModule {
-  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean }): DynamicModule {
+  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean; /** Append records to the tamper-evident ledger (default true; off only to benchmark its cost). */ ledger?: boolean }): DynamicModule {
     return {
       module: TracesStoreModule,
       providers: [
         { provide: Database, useFactory: () => openDatabase(options) },
-        { provide: TraceStore, useFactory: (db: Database) => new TraceStore(db), inject: [Database] },
+        { provide: LedgerStore, useFactory: (db: Database) => new LedgerStore(db, options.ledger !== false), inject: [Database] },
+        { provide: TraceStore, useFactory: (db: Database, ledger: LedgerStore) => new TraceStore(db, ledger), inject: [Database, LedgerStore] },
         { provide: StepSearchIndexer, useFactory: (db: Database) => new StepSearchIndexer(db), inject: [Database] },
         { provide: INDEX_STEP_SEARCH, useValue: options.indexStepSearch !== false },
         { provide: TenantStore, useFactory: (db: Database) => new TenantStore(db), inject: [Database] },
         { provide: EvidenceContextStore, useFactory: (db: Database) => new EvidenceContextStore(db), inject: [Database] },
-        { provide: SystemLogStore, useFactory: (db: Database) => new SystemLogStore(db), inject: [Database] },
-        { provide: AuditLogStore, useFactory: (db: Database) => new AuditLogStore(db), inject: [Database] },
+        { provide: SystemLogStore, useFactory: (db: Database, ledger: LedgerStore) => new SystemLogStore(db, ledger), inject: [Database, LedgerStore] },
+        { provide: AuditLogStore, useFactory: (db: Database, ledger: LedgerStore) => new AuditLogStore(db, ledger), inject: [Database, LedgerStore] },
         { provide: LogLookup, useFactory: (db: Database) => new LogLookup(db), inject: [Database] },
         { provide: RetentionStore, useFactory: (db: Database) => new RetentionStore(db), inject: [Database] },
         {
@@ -58,7 +60,7 @@ export class TracesStoreModule {
         },
         DatabaseLifecycle,
       ],
-      exports: [Database, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore, RetentionStore],
+      exports: [Database, LedgerStore, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore, RetentionStore],
     };
   }
 }

@@ -82,6 +82,10 @@ async function grantAppRole(owner: DataSource, role: string): Promise<void> {
   await owner.query(`GRANT SELECT, INSERT, UPDATE ON retention_policies TO ${role}`);
   await owner.query(`GRANT SELECT, INSERT ON legal_holds TO ${role}`);
   await owner.query(`GRANT UPDATE (released_at, released_by) ON legal_holds TO ${role}`);
+  // The ledger: entries, nodes and checkpoints are appended, never changed; the head moves.
+  await owner.query(`GRANT SELECT, INSERT ON aos_ledger_leaves, aos_ledger_nodes, aos_ledger_checkpoints TO ${role}`);
+  await owner.query(`GRANT SELECT, INSERT, UPDATE ON aos_ledger_heads TO ${role}`);
+  await owner.query(`GRANT SELECT ON aos_ledger_gaps TO ${role}`);
   await owner.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role}`);
 }
 

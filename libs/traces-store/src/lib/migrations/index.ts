@@ -4,6 +4,9 @@ import { ExportJobs1769100000000 } from './1769100000000-export-jobs';
 import { AsyncStepSearch1769200000000 } from './1769200000000-async-step-search';
 import { QueryPerformance1769300000000 } from './1769300000000-query-performance';
 import { Retention1769400000000 } from './1769400000000-retention';
+import { RetentionFloor1769500000000 } from './1769500000000-retention-floor';
+import { RefuseDrop1769550000000 } from './1769550000000-refuse-drop';
+import { Ledger1769600000000 } from './1769600000000-ledger';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -13,4 +16,7 @@ export const MIGRATIONS = [
   AsyncStepSearch1769200000000,
   QueryPerformance1769300000000,
   Retention1769400000000,
+  RetentionFloor1769500000000,
+  RefuseDrop1769550000000,
+  Ledger1769600000000,
 ];
