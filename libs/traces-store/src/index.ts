@@ -50,5 +50,6 @@ export {
   type LedgerHead,
   type LedgerEntry,
   type StoredCheckpoint,
+  type LedgeredRecord,
 } from './lib/ledger.store';
 export { copySystemLogsCsv, systemLogCsvCopy, SettingParams, settingText } from './lib/system-log-csv';

@@ -7,8 +7,13 @@ import {
   MerkleTreeBuilder,
   NotFoundError,
   rangeHash,
+  type AuditLog,
+  type SystemLog,
+  type TraceSummary,
 } from '@aos/logs-domain';
 import type { Database, Scope, Sql } from './database/database';
+import { AUDIT_LOG_COLUMNS, SYSTEM_LOG_COLUMNS, toAuditLog, toSystemLog } from './log-rows';
+import { toTrace, TRACE_COLUMNS } from './rows';
 
 /** The ledger of the platform's own system logs (tenant logs use the tenant id). */
 export const PLATFORM_LOG_ID = '00000000-0000-0000-0000-000000000000';
@@ -47,6 +52,12 @@ export interface LedgerEntry {
   leaf_hash: Buffer;
   appended_at: string;
 }
+
+/** A ledgered record as stored now, for the integrity audit to recompute its leaf. */
+export type LedgeredRecord =
+  | { leaf_type: 'aos.syslog.v1'; record: SystemLog }
+  | { leaf_type: 'aos.audit.v1'; record: AuditLog }
+  | { leaf_type: 'aos.trace.v1'; record: TraceSummary; step_hashes: string[] };
 
 /** The ledger log of a scope: the tenant's, or the platform's. */
 export function ledgerLogId(scope: Scope): string {
@@ -214,6 +225,16 @@ export class LedgerStore {
     return row ? toCheckpoint(row) : null;
   }
 
+  /** Size and root of every signed checkpoint of the log, smallest first (for the audit). */
+  async checkpointRoots(scope: Scope): Promise<Array<{ tree_size: number; root_hash: Buffer }>> {
+    const rows = await this.db.transaction(scope, (sql) =>
+      sql.query<{ tree_size: number; root_hash: Buffer }>(`SELECT tree_size, root_hash FROM aos_ledger_checkpoints WHERE log_id = $1 ORDER BY tree_size`, [
+        ledgerLogId(scope),
+      ]),
+    );
+    return rows.map((r) => ({ tree_size: Number(r.tree_size), root_hash: r.root_hash }));
+  }
+
   /** The checkpoint of exactly `treeSize`, or the smallest one at least `treeSize` with `orLater`. */
   async checkpointAt(scope: Scope, treeSize: number, orLater = false): Promise<StoredCheckpoint | null> {
     const [row] = await this.db.transaction(scope, (sql) =>
@@ -245,6 +266,65 @@ export class LedgerStore {
       }
       return stored;
     });
+  }
+
+  /** The records the entries name, as stored now (absent: the row is gone), keyed by record id. */
+  async ledgeredRecords(scope: Scope, entries: readonly LedgerEntry[]): Promise<Map<string, LedgeredRecord>> {
+    const ids = (type: LeafType) => entries.filter((e) => e.leaf_type === type).map((e) => e.record_id);
+    const [syslogIds, auditIds, traceIds] = [ids('aos.syslog.v1'), ids('aos.audit.v1'), ids('aos.trace.v1')];
+    const out = new Map<string, LedgeredRecord>();
+    await this.db.transaction(scope, async (sql) => {
+      if (syslogIds.length) {
+        for (const row of await sql.query(`SELECT ${SYSTEM_LOG_COLUMNS} FROM system_logs WHERE log_id = ANY($1::uuid[])`, [syslogIds])) {
+          out.set(String(row.log_id), { leaf_type: 'aos.syslog.v1', record: toSystemLog(row) });
+        }
+      }
+      if (auditIds.length) {
+        for (const row of await sql.query(`SELECT ${AUDIT_LOG_COLUMNS} FROM audit_logs WHERE log_id = ANY($1::uuid[])`, [auditIds])) {
+          out.set(String(row.log_id), { leaf_type: 'aos.audit.v1', record: toAuditLog(row) });
+        }
+      }
+      if (traceIds.length) {
+        const rows = await sql.query(
+          `SELECT ${TRACE_COLUMNS}, (SELECT coalesce(array_agg(s.content_hash ORDER BY s.step_index), '{}') FROM aos_trace_steps s
+             WHERE s.trace_id = t.trace_id) AS step_hashes
+           FROM aos_traces t WHERE trace_id = ANY($1::uuid[])`,
+          [traceIds],
+        );
+        for (const row of rows) {
+          out.set(String(row.trace_id), { leaf_type: 'aos.trace.v1', record: toTrace(row), step_hashes: row.step_hashes as string[] });
+        }
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Records of the scope that should be in its ledger and are not (inserted
+   * behind the application's back): sealed traces, audit rows, system logs.
+   * At most `limit` of them.
+   */
+  async unledgeredRecords(scope: Scope, limit: number): Promise<Array<{ leaf_type: LeafType; record_id: string }>> {
+    const tenant = 'tenantId' in scope;
+    const rows = await this.db.transaction(scope, (sql) =>
+      sql.query<{ leaf_type: LeafType; record_id: string }>(
+        `(SELECT 'aos.syslog.v1' AS leaf_type, s.log_id AS record_id FROM system_logs s
+           WHERE ${tenant ? 's.tenant_id = $1' : 's.tenant_id IS NULL'}
+             AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = s.log_id AND l.leaf_type = 'aos.syslog.v1') LIMIT $2)
+         ${
+           tenant
+             ? `UNION ALL
+         (SELECT 'aos.audit.v1', a.log_id FROM audit_logs a WHERE a.tenant_id = $1
+             AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = a.log_id AND l.leaf_type = 'aos.audit.v1') LIMIT $2)
+         UNION ALL
+         (SELECT 'aos.trace.v1', t.trace_id FROM aos_traces t WHERE t.tenant_id = $1 AND t.status <> 'active'
+             AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = t.trace_id AND l.leaf_type = 'aos.trace.v1') LIMIT $2)`
+             : ''
+         }`,
+        tenant ? [scope.tenantId, limit] : [null, limit],
+      ),
+    );
+    return rows.slice(0, limit);
   }
 
   /** Every log (tenant or platform) with leaves no checkpoint covers yet. */
