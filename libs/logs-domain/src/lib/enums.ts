@@ -60,7 +60,9 @@ export const AUDIT_ACTION_CATALOG = {
     'retention_policy_updated',
     'legal_hold_placed',
     'legal_hold_released',
+    'retention_purge_started',
     'retention_purged',
+    'ledger_audited',
   ],
 } as const;
 export type AuditAction = (typeof AUDIT_ACTION_CATALOG)[keyof typeof AUDIT_ACTION_CATALOG][number];

@@ -35,9 +35,14 @@ export interface PurgeBatchRequest {
   level?: SystemLogLevel | null;
   /** Records that expired before this instant go. */
   before: Date;
-  /** Most rows removed by this call (ignored by a dry run, which counts everything). */
-  limit: number;
+  /** Most rows removed by this call; a dry run counts at most this many, or everything when null. */
+  limit: number | null;
   dryRun: boolean;
+  /**
+   * The tenant's `retention_purge_started` audit row this purge runs under: the
+   * database refuses a deleting batch of a tenant without it (platform logs need none).
+   */
+  auditLogId?: string | null;
 }
 
 /** What one call removed (or, dry, would remove); see the retention migration for the hash. */
@@ -153,11 +158,21 @@ export class RetentionStore {
     return this.db.query<{ tenant_id: string; compliance: ComplianceProfile }>(`SELECT tenant_id, compliance FROM tenants ORDER BY tenant_id`);
   }
 
+  /**
+   * The latest cutoff the database allows now for one kind of record (null:
+   * kept for ever): its own clock minus the retention it computes from the
+   * tenant's stored profile and overrides. `aos_retention_purge` refuses a later one.
+   */
+  async retentionFloor(tenantId: string | null, type: RetentionType, level: SystemLogLevel | null = null): Promise<Date | null> {
+    const [row] = await this.db.query<{ floor: Date | string | null }>(`SELECT aos_retention_floor($1::uuid, $2, $3) AS floor`, [tenantId, type, level]);
+    return row?.floor == null ? null : new Date(row.floor);
+  }
+
   /** One bounded batch through `aos_retention_purge()`: its own short transaction. */
   async purgeBatch(req: PurgeBatchRequest): Promise<PurgeBatchResult> {
     const [row] = await this.db.query<Record<string, any>>(
-      `SELECT removed, steps_removed, first_at, last_at, removed_hash FROM aos_retention_purge($1::uuid, $2, $3, $4::timestamptz, $5::int, $6::boolean)`,
-      [req.tenantId, req.type, req.level ?? null, req.before.toISOString(), req.limit, req.dryRun],
+      `SELECT removed, steps_removed, first_at, last_at, removed_hash FROM aos_retention_purge($1::uuid, $2, $3, $4::timestamptz, $5::int, $6::boolean, $7::uuid)`,
+      [req.tenantId, req.type, req.level ?? null, req.before.toISOString(), req.limit, req.dryRun, req.auditLogId ?? null],
     );
     return {
       removed: Number(row?.removed ?? 0),

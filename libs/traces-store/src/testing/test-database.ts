@@ -15,7 +15,26 @@ export interface TestDatabase {
   ownerUrl: string | null;
   /** Runs SQL as the owner/superuser, bypassing the application (a tamperer's view). */
   asOwner<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Moves the clock of the retention floor (`aos_retention_floor`) to `at` (null:
+   * back to the database's own). It is an owner-only table the serving role
+   * cannot write; tests that move the application's Clock forward move this one
+   * with it, so the purge may remove what the moved clock says has expired.
+   */
+  setDatabaseClock(at: Date | null): Promise<void>;
   close(): Promise<void>;
+}
+
+async function setDatabaseClock(asOwner: TestDatabase['asOwner'], at: Date | null): Promise<void> {
+  if (at === null) {
+    await asOwner(`DELETE FROM aos_retention_test_clock`);
+    return;
+  }
+  await asOwner(
+    `INSERT INTO aos_retention_test_clock (singleton, skew) VALUES (true, $1::timestamptz - clock_timestamp())
+     ON CONFLICT (singleton) DO UPDATE SET skew = EXCLUDED.skew, set_at = now()`,
+    [at.toISOString()],
+  );
 }
 
 /**
@@ -25,10 +44,11 @@ export interface TestDatabase {
 export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestDatabase> {
   if (kind === 'embedded') {
     const db = await openDatabase({});
-    return {
+    const t: TestDatabase = {
       db,
       kind,
       ownerUrl: null,
+      setDatabaseClock: (at) => setDatabaseClock(t.asOwner, at),
       // PGlite has one session; the serving role is entered with SET ROLE, so
       // the owner is reached by leaving it for one statement.
       async asOwner<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -44,13 +64,15 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
       },
       close: () => db.close(),
     };
+    return t;
   }
   const ownerUrl = await createTestDatabaseUrl();
   const db = await openDatabase({ databaseUrl: ownerUrl, poolSize: 4 });
-  return {
+  const t: TestDatabase = {
     db,
     kind,
     ownerUrl,
+    setDatabaseClock: (at) => setDatabaseClock(t.asOwner, at),
     async asOwner<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       const c = new Client({ connectionString: ownerUrl });
       await c.connect();
@@ -65,6 +87,7 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
       await dropTestDatabase(ownerUrl);
     },
   };
+  return t;
 }
 
 /** Creates an empty database on the test server and answers its owner URL. */

@@ -44,7 +44,11 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionService with
   const count = async (table: string, tenantId: string, extra = '') =>
     Number((await t.asOwner<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1 ${extra}`, [tenantId]))[0].n);
   const auditRows = async (tenantId: string, action: string) => (await auditService.searchLogs(tenantId, { action, limit: 100 })).items;
-  const purge = (tenantId: string, dryRun = false) => service.purge({ tenantId, dryRun, actor: admin });
+  // The database's floor follows the moved clock (an owner-only knob the serving role cannot touch).
+  const purge = async (tenantId: string, dryRun = false) => {
+    await t.setDatabaseClock(clock.now());
+    return service.purge({ tenantId, dryRun, actor: admin });
+  };
 
   it('answers the effective policy with the compliance minimums, and audits a change', async () => {
     const tenantId = await newTenant('soc2');
@@ -199,6 +203,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionService with
     await logs.insertMany({ tenantId: busy }, [{ level: 'debug', source: 'api', message: 'd' }]);
     await logs.insertMany({ platform: true }, [{ level: 'debug', source: 'platform', message: 'p' }]);
     clock.advanceDays(2);
+    await t.setDatabaseClock(clock.now());
     const report = await service.purge();
     expect(report.tenants.find((r) => r.tenant_id === busy)).toMatchObject({ removed: 1 });
     expect(report.tenants.find((r) => r.tenant_id === idle)).toMatchObject({ removed: 0, audit_log_id: null });
@@ -206,5 +211,55 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionService with
     const [row] = await auditRows(busy, 'retention_purged');
     expect(row).toMatchObject({ actor_type: 'system', actor_id: '00000000-0000-0000-0000-000000000000', details: expect.objectContaining({ trigger: 'schedule' }) });
     expect(await auditRows(idle, 'retention_purged')).toEqual([]);
+    expect(await auditRows(idle, 'retention_purge_started')).toEqual([]);
+  });
+
+  it('writes the purge\u2019s intent row before deleting, and the result row names it', async () => {
+    const tenantId = await newTenant();
+    await logs.insertMany({ tenantId }, [{ level: 'debug', source: 'api', message: 'd' }]);
+    clock.advanceDays(2);
+    const report = await purge(tenantId);
+    const [started] = await auditRows(tenantId, 'retention_purge_started');
+    const [result] = await auditRows(tenantId, 'retention_purged');
+    expect(started).toMatchObject({ actor_id: admin.actorId, resource_type: 'tenant', resource_id: tenantId, details: expect.objectContaining({ trigger: 'request' }) });
+    const debugCutoff = report.tenants[0].targets.find((x) => x.level === 'debug')!.cutoff;
+    expect((started.details as { targets: unknown[] }).targets).toContainEqual({ type: 'system_logs', level: 'debug', retention_days: 1, cutoff: debugCutoff });
+    expect(result.details).toMatchObject({ started_log_id: started.log_id, removed: 1 });
+    expect(Date.parse(started.timestamp)).toBeLessThanOrEqual(Date.parse(result.timestamp));
+  });
+
+  it('a purge that dies between batches has already left its intent row', async () => {
+    const tenantId = await newTenant();
+    await logs.insertMany({ tenantId }, Array.from({ length: 5 }, (_, i) => ({ level: 'debug' as const, source: 'api', message: `d${i}` })));
+    clock.advanceDays(2);
+    await t.setDatabaseClock(clock.now());
+    const real = new RetentionStore(t.db);
+    let deleting = 0;
+    const dying = Object.assign(Object.create(real) as RetentionStore, {
+      purgeBatch: async (req: Parameters<RetentionStore['purgeBatch']>[0]) => {
+        if (!req.dryRun && ++deleting === 2) throw new Error('worker killed');
+        return real.purgeBatch(req);
+      },
+    });
+    const fragile = new RetentionService(dying, tenants, auditService, clock, { batchSize: 3 });
+    await expect(fragile.purge({ tenantId, actor: admin })).rejects.toThrow(/worker killed/);
+    expect(await count('system_logs', tenantId)).toBe(2);
+    expect(await auditRows(tenantId, 'retention_purge_started')).toHaveLength(1);
+    expect(await auditRows(tenantId, 'retention_purged')).toEqual([]);
+    // The database refuses a deleting batch that names no intent row.
+    await expect(real.purgeBatch({ tenantId, type: 'system_logs', level: 'debug', before: new Date(Date.now() - DAY), limit: 10, dryRun: false })).rejects.toThrow(/retention_purge_started/);
+  });
+
+  it('an application clock ahead of the database\u2019s is held to the database\u2019s floor, not refused', async () => {
+    const tenantId = await newTenant();
+    await logs.insertMany({ tenantId }, [{ level: 'debug', source: 'api', message: 'd' }]);
+    await t.setDatabaseClock(null);
+    clock.advanceDays(3);
+    const report = await service.purge({ tenantId, actor: admin });
+    const debug = report.tenants[0].targets.find((x) => x.level === 'debug')!;
+    expect(debug.removed).toBe(0);
+    expect(Date.parse(debug.cutoff!)).toBeLessThanOrEqual(Date.now() - DAY);
+    expect(Date.parse(debug.cutoff!)).toBeGreaterThan(Date.now() - DAY - 60_000);
+    expect(await count('system_logs', tenantId)).toBe(1);
   });
 });

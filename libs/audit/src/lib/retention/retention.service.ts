@@ -199,19 +199,46 @@ export class RetentionService {
     return { dry_run: dryRun, now: now.toISOString(), tenants: reports };
   }
 
+  /**
+   * One tenant. The cutoffs come first (each the earlier of the clock's and the
+   * database's floor). A deleting purge writes its `retention_purge_started`
+   * audit row (who, when, the cutoffs) before the first batch, and every batch
+   * names it: the database refuses a deleting batch without it, so nothing is
+   * removed without an audit row. The `retention_purged` row with what went
+   * (counts, ranges, hashes) follows the last batch and names the intent row
+   * (`started_log_id`); a purge that dies in between leaves the intent without
+   * a result, a visible gap. The schedule writes both only when something is
+   * due (a dry batch of one per target asks); a request always does.
+   */
   private async purgeTenant(tenantId: string, compliance: ComplianceProfile, now: Date, dryRun: boolean, actor?: RetentionActor): Promise<TenantPurgeReport> {
     const { overrides } = await this.store.getPolicy(tenantId);
     const policy = effectiveRetention(compliance, overrides);
     const targets: PurgeTargetReport[] = [];
-    for (const target of retentionTargets(policy)) targets.push(await this.purgeTarget(tenantId, target, now, dryRun));
+    for (const target of retentionTargets(policy)) targets.push(await this.planTarget(tenantId, target, now));
+    const trigger = actor ? 'request' : 'schedule';
+    let startedLogId: string | null = null;
+    if (!dryRun) {
+      if (actor === undefined && !(await this.anythingDue(tenantId, targets))) {
+        return { tenant_id: tenantId, compliance, removed: 0, removed_hash: sha256(''), targets, audit_log_id: null };
+      }
+      const intent = await this.record(tenantId, actor ?? SYSTEM_ACTOR, 'retention_purge_started', 'tenant', tenantId, {
+        trigger,
+        now: now.toISOString(),
+        compliance,
+        targets: targets.filter((t) => t.cutoff !== null).map((t) => ({ type: t.type, level: t.level, retention_days: t.retention_days, cutoff: t.cutoff })) as never,
+      });
+      startedLogId = intent.log_id;
+    }
+    for (const target of targets) await this.runTarget(tenantId, target, dryRun, startedLogId);
     const removed = targets.reduce((n, t) => n + t.removed, 0);
     const removedHash = sha256(targets.map((t) => t.removed_hash).join(''));
     let auditLogId: string | null = null;
-    if (!dryRun && (actor !== undefined || removed > 0)) {
+    if (startedLogId !== null) {
       const row = await this.record(tenantId, actor ?? SYSTEM_ACTOR, 'retention_purged', 'tenant', tenantId, {
-        trigger: actor ? 'request' : 'schedule',
+        trigger,
         now: now.toISOString(),
         compliance,
+        started_log_id: startedLogId,
         removed,
         removed_hash: removedHash,
         targets: targets.filter((t) => t.cutoff !== null) as never,
@@ -225,19 +252,28 @@ export class RetentionService {
   private async purgePlatform(now: Date, dryRun: boolean): Promise<TenantPurgeReport> {
     const policy = effectiveRetention('none');
     const targets: PurgeTargetReport[] = [];
-    for (const target of retentionTargets(policy).filter((t) => t.type === 'system_logs')) targets.push(await this.purgeTarget(null, target, now, dryRun));
+    for (const target of retentionTargets(policy).filter((t) => t.type === 'system_logs')) {
+      const planned = await this.planTarget(null, target, now);
+      await this.runTarget(null, planned, dryRun, null);
+      targets.push(planned);
+    }
     const removed = targets.reduce((n, t) => n + t.removed, 0);
     return { tenant_id: null, compliance: 'none', removed, removed_hash: sha256(targets.map((t) => t.removed_hash).join('')), targets, audit_log_id: null };
   }
 
-  private async purgeTarget(
-    tenantId: string | null,
-    target: { type: RetentionType; level: SystemLogLevel | null; days: RetentionDays },
-    now: Date,
-    dryRun: boolean,
-  ): Promise<PurgeTargetReport> {
-    const cutoff = retentionCutoff(now, target.days);
-    const report: PurgeTargetReport = {
+  /**
+   * The target's cutoff: the clock's (`now` minus the policy), never later than
+   * the database's floor for it (its own clock minus the retention it computes
+   * from the stored profile and overrides), so a clock running ahead of the
+   * database's is not refused. Null: nothing goes (permanent here or there).
+   */
+  private async planTarget(tenantId: string | null, target: { type: RetentionType; level: SystemLogLevel | null; days: RetentionDays }, now: Date): Promise<PurgeTargetReport> {
+    let cutoff = retentionCutoff(now, target.days);
+    if (cutoff !== null) {
+      const floor = await this.store.retentionFloor(tenantId, target.type, target.level);
+      cutoff = floor === null ? null : new Date(Math.min(cutoff.getTime(), floor.getTime()));
+    }
+    return {
       type: target.type,
       level: target.level,
       retention_days: target.days,
@@ -249,9 +285,32 @@ export class RetentionService {
       removed_hash: sha256(''),
       batch_hashes: [],
     };
-    if (cutoff === null) return report;
+  }
+
+  /** Whether any target has an expired record (a dry batch of one each: cheap). */
+  private async anythingDue(tenantId: string, targets: PurgeTargetReport[]): Promise<boolean> {
+    for (const t of targets) {
+      if (t.cutoff === null) continue;
+      const probe = await this.store.purgeBatch({ tenantId, type: t.type, level: t.level, before: new Date(t.cutoff), limit: 1, dryRun: true });
+      if (probe.removed > 0) return true;
+    }
+    return false;
+  }
+
+  /** Bounded batches until nothing expired is left (a dry run: one batch counting everything). */
+  private async runTarget(tenantId: string | null, report: PurgeTargetReport, dryRun: boolean, auditLogId: string | null): Promise<void> {
+    if (report.cutoff === null) return;
+    const before = new Date(report.cutoff);
     for (;;) {
-      const batch = await this.store.purgeBatch({ tenantId, type: target.type, level: target.level, before: cutoff, limit: this.batchSize, dryRun });
+      const batch = await this.store.purgeBatch({
+        tenantId,
+        type: report.type,
+        level: report.level,
+        before,
+        limit: dryRun ? null : this.batchSize,
+        dryRun,
+        auditLogId,
+      });
       if (batch.removed === 0) break;
       report.removed += batch.removed;
       report.steps_removed += batch.steps_removed;
@@ -261,7 +320,6 @@ export class RetentionService {
       if (dryRun || batch.removed < this.batchSize) break;
     }
     report.removed_hash = sha256(report.batch_hashes.join(''));
-    return report;
   }
 
   private async compliance(tenantId: string): Promise<ComplianceProfile> {
