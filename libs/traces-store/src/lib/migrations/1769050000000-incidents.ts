@@ -27,6 +27,8 @@ CREATE POLICY tenant_isolation ON incidents USING (tenant_id = aos_current_tenan
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // The refuse-drop event trigger (1769550000000) lets a migration's own down() drop its tables.
+    await q.query(`SELECT set_config('aos.allow_drop', 'on', true)`);
     await q.query(`DROP TABLE incidents`);
   }
 }

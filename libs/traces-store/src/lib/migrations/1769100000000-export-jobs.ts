@@ -115,7 +115,9 @@ END $$;
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // The refuse-drop event trigger (1769550000000) lets a migration's own down() drop its tables.
     await q.query(`
+SELECT set_config('aos.allow_drop', 'on', true);
 DROP FUNCTION IF EXISTS aos_purge_expired_exports(integer);
 DROP FUNCTION IF EXISTS aos_unfinished_export_jobs(integer);
 DROP TABLE IF EXISTS export_files;
