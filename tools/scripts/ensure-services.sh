@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure everything the test suite needs is installed and running:
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379,
-#   Chromium (/usr/bin/chromium, for Puppeteer) and poppler-utils (pdftotext, pdfinfo).
+#   Chromium (/usr/bin/chromium, for Puppeteer) and poppler-utils (pdftotext, pdfinfo, pdfdetach).
 # Idempotent: installs Debian packages only where missing (one `apt-get update` first,
 # and only if something must be installed), starts only what is not running.
 # Honours DATABASE_TEST_URL / REDIS_TEST_URL: when set, no local server is installed or
@@ -66,7 +66,7 @@ if [ ! -x "$CHROME" ]; then
   [ "$CHROME" = /usr/bin/chromium ] || log "PUPPETEER_EXECUTABLE_PATH=$CHROME is not executable; installing Debian chromium"
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
-if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1; then
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1 || ! command -v pdfdetach >/dev/null 2>&1; then
   missing+=(poppler-utils)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then

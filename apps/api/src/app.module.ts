@@ -4,8 +4,9 @@ import { AuditLogService, AuditModule, RetentionModule, RetentionScheduler, Rete
 import { SystemLogsModule } from '@aos/system-logs';
 import { type ReplayAuditPort, ReplayModule, replayAuditAction } from '@aos/replay';
 import { TracesStoreModule } from '@aos/traces-store';
+import { LedgerModule } from '@aos/ledger';
 import { EvidencePdfModule } from '@aos/evidence-pdf';
-import { ExportModule, LogExportService } from '@aos/export';
+import { EvidenceSigner, ExportModule, LogExportService } from '@aos/export';
 import { BundleSource } from '@aos/logs-domain';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
@@ -21,6 +22,7 @@ import { TenantsService } from './tenants/tenants.service';
 import { EventStreams } from './replay/event-streams';
 import { ReplayController } from './replay/replay.controller';
 import { RetentionController } from './retention/retention.controller';
+import { IntegrityController } from './integrity/integrity.controller';
 import { TracesController } from './traces/traces.controller';
 
 @Module({})
@@ -33,7 +35,10 @@ export class AppModule {
           databaseUrl: config.databaseUrl,
           databaseAppUrl: config.databaseAppUrl,
           dataDir: config.dataDir,
+          ledger: config.ledger.enabled,
         }),
+        // Checkpoints signed every few seconds, proofs, the integrity audit and signed evidence.
+        LedgerModule.forRoot(config.ledger),
         SystemLogsModule.forRoot(),
         AuditModule.forRoot(),
         RetentionModule.forRoot(),
@@ -52,12 +57,15 @@ export class AppModule {
           queuePrefix: config.queuePrefix,
           imports: [ExportModule],
           bundleSource: {
-            useFactory: (exports: LogExportService): BundleSource => ({ load: (t, id, type) => exports.buildEvidenceBundle(t, id, type) }),
-            inject: [LogExportService],
+            useFactory: (exports: LogExportService, signer: EvidenceSigner): BundleSource => ({
+              load: (t, id, type) => exports.buildEvidenceBundle(t, id, type),
+              sign: (t, bundle) => signer.sign(t, bundle),
+            }),
+            inject: [LogExportService, EvidenceSigner],
           },
         }),
       ],
-      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController, ReplayController, ExportsController, ExportJobsController, IncidentsController, RetentionController],
+      controllers: [HealthController, TracesController, LlmRunsController, TenantsController, ApiKeysController, ReplayController, ExportsController, ExportJobsController, IncidentsController, RetentionController, IntegrityController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: ApiKeyGuard },

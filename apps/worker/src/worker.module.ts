@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule, RetentionModule } from '@aos/audit';
 import { EvidencePdfModule } from '@aos/evidence-pdf';
-import { ExportModule, LogExportService } from '@aos/export';
+import { EvidenceSigner, ExportModule, LogExportService } from '@aos/export';
+import { LedgerModule } from '@aos/ledger';
 import type { BundleSource } from '@aos/logs-domain';
 import { TracesStoreModule } from '@aos/traces-store';
 import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
@@ -27,7 +28,11 @@ export class WorkerModule {
           // The API owns migrations; main.ts waits until they have run.
           migrate: false,
           poolSize: config.concurrency + 2,
+          ledger: config.ledger.enabled,
         }),
+        // Signs the evidence attached to each PDF with the API's key (the same settings);
+        // the API signs the periodic checkpoints, so the worker's timer is off.
+        LedgerModule.forRoot({ ...config.ledger, checkpointIntervalMs: 0 }),
         // LogExportService needs the audit service; the worker itself audits nothing
         // (the API audited the request that queued the job).
         AuditModule.forRoot(),
@@ -37,11 +42,14 @@ export class WorkerModule {
           renderer: { concurrency: config.concurrency, recycleAfter: config.recycleAfter, timeoutMs: config.renderTimeoutMs },
           imports: [ExportModule],
           bundleSource: {
-            useFactory: (exports: LogExportService): BundleSource => {
-              const source: BundleSource = { load: (tenantId, traceId, type) => exports.buildEvidenceBundle(tenantId, traceId, type) };
+            useFactory: (exports: LogExportService, signer: EvidenceSigner): BundleSource => {
+              const source: BundleSource = {
+                load: (tenantId, traceId, type) => exports.buildEvidenceBundle(tenantId, traceId, type),
+                sign: (tenantId, bundle) => signer.sign(tenantId, bundle),
+              };
               return config.testRenderDelayMs > 0 ? new DelayedBundleSource(source, config.testRenderDelayMs) : source;
             },
-            inject: [LogExportService],
+            inject: [LogExportService, EvidenceSigner],
           },
         }),
       ],

@@ -1,4 +1,5 @@
-export { renderEvidenceHtml } from './lib/templates/evidence-document';
+export { renderEvidenceHtml, type EvidenceDocumentOptions } from './lib/templates/evidence-document';
+export { attachSignedEvidence, evidenceAttachmentName, DSSE_MEDIA_TYPE } from './lib/attach-evidence';
 export { escapeHtml, html, SafeHtml } from './lib/templates/html';
 export {
   PdfRenderer,

@@ -52,8 +52,12 @@ const MATRIX: Array<{ method: string; path: string; allowed: Caller[]; body?: un
   { method: 'POST', path: '/api/v1/retention/holds/{hold_id}/release', allowed: ['admin'], body: {} },
   { method: 'POST', path: '/api/v1/retention/purge', allowed: ['admin'], body: { dry_run: true } },
   { method: 'POST', path: '/api/v1/tenants', allowed: ['platform'], body: {} },
+  { method: 'GET', path: '/api/v1/integrity/checkpoint', allowed: [...READERS, 'platform'] },
+  { method: 'GET', path: '/api/v1/integrity/proof/inclusion', allowed: [...READERS, 'platform'], query: `record_type=trace&record_id=${randomUUID()}` },
+  { method: 'GET', path: '/api/v1/integrity/proof/consistency', allowed: [...READERS, 'platform'], query: 'from=1&to=1' },
+  { method: 'POST', path: '/api/v1/integrity/audit', allowed: [...AUDITORS, 'platform'] },
 ];
-const PUBLIC = ['GET /health/live', 'GET /health/ready'];
+const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /api/v1/integrity/public-key'];
 
 describe('Role matrix (DESIGN.md 8)', () => {
   let e: E2eApp;

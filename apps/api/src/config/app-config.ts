@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError, SettingsReader } from '@aos/logs-domain';
+import { type LedgerSettings, ledgerSettings } from '@aos/ledger';
 
 /**
  * The API's settings, read once from the environment and validated: a bad
@@ -23,6 +24,8 @@ export interface AppConfig {
   trustProxy: string[];
   /** How often the retention purge runs in-process (without REDIS_URL; with it the worker runs it), ms; 0: never. */
   retentionIntervalMs: number;
+  /** The tamper-evident ledger: signing key, checkpoint interval and where checkpoints are published. */
+  ledger: LedgerSettings;
 }
 
 export { ConfigError };
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: read.logLevel(),
     bodyLimit: int('AOS_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    ledger: ledgerSettings(env),
     trustProxy: (str('AOS_TRUST_PROXY') ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PdfJobQueue, renderEvidenceHtml } from '@aos/evidence-pdf';
 import { LogExportService } from '@aos/export';
+import { verifySignedBundle } from '@aos/logs-domain';
 import { ExportJobStore, TenantStore } from '@aos/traces-store';
 import { BOOTSTRAP_KEY, type E2eApp, startE2eApp } from '../testing/e2e-app';
 
@@ -78,6 +80,20 @@ describe('PDF export jobs over HTTP', () => {
     expect(text).toContain(trace.trace_id);
     expect(text).toContain(trace.content_hash);
     for (const c of ['CC7.2', 'CC7.3', 'CC7.4']) expect(text).toContain(c);
+    expect(text).toContain(`aos-evidence-${trace.trace_id}.dsse.json`);
+
+    // The PDF alone is verifiable: it carries the signed evidence as an attached file.
+    const dir = mkdtempSync(join(tmpdir(), 'aos-pdf-'));
+    try {
+      writeFileSync(join(dir, 'evidence.pdf'), bytes);
+      expect(execFileSync('pdfdetach', ['-list', join(dir, 'evidence.pdf')]).toString()).toContain(`aos-evidence-${trace.trace_id}.dsse.json`);
+      execFileSync('pdfdetach', ['-save', '1', '-o', join(dir, 'signed.json'), join(dir, 'evidence.pdf')]);
+      const envelope = readFileSync(join(dir, 'signed.json'), 'utf8');
+      const key = (await (await e.request('GET', '/api/v1/integrity/public-key', { key: null })).json()) as { verifier_key: string };
+      expect(verifySignedBundle(envelope, { verifierKey: key.verifier_key })).toMatchObject({ ok: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('answers 409 for the file before the job is completed, naming its status', async () => {

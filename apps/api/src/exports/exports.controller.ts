@@ -1,13 +1,15 @@
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CONTENT_TYPES, encodeRows, LogExportService } from '@aos/export';
+import { CONTENT_TYPES, encodeRows, EvidenceSigner, LogExportService } from '@aos/export';
+import { DSSE_MEDIA_TYPE } from '@aos/evidence-pdf';
+import { type BundleType, ConflictError } from '@aos/logs-domain';
 import { AUDITORS, Roles } from '../auth/principal';
 import { CurrentActor, type RequestActor } from '../auth/request-actor';
 import { UuidParamPipe } from '../http';
 import { toTraceStep } from '../llm-runs/llm-runs.presenter';
 import { type BulkExportRequest, BulkExportPipe } from './bulk-export.pipe';
-import { BulkExportDto, EvidenceExportDto, EvidenceExportRequestDto, Soc2ExportRequestDto, TraceExportDto, TraceExportRequestDto } from './exports.dto';
+import { BulkExportDto, type BundleFormat, EvidenceExportDto, EvidenceExportRequestDto, Soc2ExportRequestDto, TraceExportDto, TraceExportRequestDto } from './exports.dto';
 import { toEvidenceExport } from './exports.presenter';
 import { PdfExports } from './pdf-exports';
 
@@ -20,6 +22,7 @@ export class ExportsController {
   constructor(
     private readonly exports: LogExportService,
     private readonly pdf: PdfExports,
+    private readonly signer: EvidenceSigner,
   ) {}
 
   @Post('export')
@@ -74,7 +77,7 @@ export class ExportsController {
   ): Promise<unknown> {
     const bundleType = body.bundle_type ?? 'evidence';
     if (body.format === 'pdf') return this.pdf.request(actor, traceId, bundleType, reply);
-    return toEvidenceExport(await this.exports.exportEvidenceBundle(actor, traceId, bundleType));
+    return this.bundle(actor, traceId, bundleType, body.format, reply);
   }
 
   @Post('llm-runs/:trace_id/export/soc2')
@@ -90,7 +93,19 @@ export class ExportsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     if (body.format === 'pdf') return this.pdf.request(actor, traceId, 'soc2', reply);
-    return toEvidenceExport(await this.exports.exportEvidenceBundle(actor, traceId, 'soc2'));
+    return this.bundle(actor, traceId, 'soc2', body.format, reply);
+  }
+
+  /** The audited bundle, signed: EvidenceExportData (json), or the DSSE envelope alone (dsse) as a file. */
+  private async bundle(actor: RequestActor, traceId: string, type: BundleType, format: BundleFormat | undefined, reply: FastifyReply): Promise<unknown> {
+    const bundle = await this.exports.exportEvidenceBundle(actor, traceId, type);
+    const envelope = await this.signer.sign(actor.tenantId, bundle);
+    if (format !== 'dsse') return toEvidenceExport(bundle, envelope);
+    if (!envelope) throw new ConflictError(`trace ${traceId} is open: only a sealed trace has signed evidence`);
+    reply
+      .header('content-type', DSSE_MEDIA_TYPE)
+      .header('content-disposition', `attachment; filename="aos-${type}-${traceId}.dsse.json"`);
+    return envelope;
   }
 }
 

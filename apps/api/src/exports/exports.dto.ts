@@ -17,17 +17,36 @@ export class TraceExportRequestDto {
   @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
 }
 
+const BUNDLE_FORMATS = ['json', 'dsse', 'pdf'] as const;
+export type BundleFormat = (typeof BUNDLE_FORMATS)[number];
+const BUNDLE_FORMAT_HELP =
+  'json: EvidenceExportData with the bundle and its signed envelope; dsse: the signed envelope alone (the file aos-verify checks); ' +
+  'pdf: 202 with a job rendered in the background (the PDF carries the signed envelope as an attached file)';
+
+class DsseSignatureDto {
+  @ApiProperty({ description: 'Signing key id (hex), as published at /api/v1/integrity/public-key.' }) keyid: string;
+  @ApiProperty({ description: 'Base64 Ed25519 signature over the DSSE PAE of the payload.' }) sig: string;
+}
+
+/** DSSE envelope around an in-toto Statement v1 (libs/logs-domain/LEDGER.md). */
+export class DsseEnvelopeDto {
+  @ApiProperty({ example: 'application/vnd.in-toto+json' }) payloadType: string;
+  @ApiProperty({ description: 'Base64 of the Statement JSON: subject trace:<id> with its content hash; predicate bundle, trace, inclusion_proof, checkpoint, steps_content.' })
+  payload: string;
+  @ApiProperty({ type: [DsseSignatureDto] }) signatures: DsseSignatureDto[];
+}
+
 export class EvidenceExportRequestDto {
   @ApiPropertyOptional({ enum: ['evidence', 'executive'], default: 'evidence' })
   @IsOptional() @IsIn(['evidence', 'executive']) bundle_type?: 'evidence' | 'executive';
 
-  @ApiPropertyOptional({ enum: ['json', 'pdf'], default: 'json', description: 'pdf answers 202 with a job rendered in the background' })
-  @IsOptional() @IsIn(['json', 'pdf']) format?: 'json' | 'pdf';
+  @ApiPropertyOptional({ enum: BUNDLE_FORMATS, default: 'json', description: BUNDLE_FORMAT_HELP })
+  @IsOptional() @IsIn(BUNDLE_FORMATS) format?: BundleFormat;
 }
 
 export class Soc2ExportRequestDto {
-  @ApiPropertyOptional({ enum: ['json', 'pdf'], default: 'json' })
-  @IsOptional() @IsIn(['json', 'pdf']) format?: 'json' | 'pdf';
+  @ApiPropertyOptional({ enum: BUNDLE_FORMATS, default: 'json', description: BUNDLE_FORMAT_HELP })
+  @IsOptional() @IsIn(BUNDLE_FORMATS) format?: BundleFormat;
 }
 
 export class TraceExportDto {
@@ -68,4 +87,10 @@ export class EvidenceExportDto {
   @ApiProperty({ type: [ExportLinkDto] }) exports: ExportLinkDto[];
   @ApiProperty({ type: IntegrityDto }) integrity: IntegrityDto;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The evidence bundle of spec 6.3.' }) bundle: EvidenceBundle;
+  @ApiProperty({
+    type: DsseEnvelopeDto,
+    nullable: true,
+    description: 'The bundle as signed evidence (verify offline with aos-verify); null while the trace is open (no ledger leaf yet).',
+  })
+  signed_envelope: DsseEnvelopeDto | null;
 }

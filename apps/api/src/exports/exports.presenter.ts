@@ -1,8 +1,8 @@
-import type { EvidenceBundle } from '@aos/logs-domain';
+import type { DsseEnvelope, EvidenceBundle } from '@aos/logs-domain';
 import type { EvidenceExportDto } from './exports.dto';
 
 /** Spec 11.4 EvidenceExportData around a bundle. */
-export function toEvidenceExport(bundle: EvidenceBundle): EvidenceExportDto {
+export function toEvidenceExport(bundle: EvidenceBundle, signedEnvelope: DsseEnvelope | null): EvidenceExportDto {
   const traceId = bundle.run_context.trace_id;
   const base = `/api/v1/logs/llm-runs/${traceId}/export`;
   const route = bundle.bundle_type === 'soc2' ? `${base}/soc2` : `${base}/evidence`;
@@ -24,5 +24,6 @@ export function toEvidenceExport(bundle: EvidenceBundle): EvidenceExportDto {
     ],
     integrity: { content_hash: bundle.integrity.content_hash, verified: bundle.integrity.verified },
     bundle,
+    signed_envelope: signedEnvelope,
   };
 }

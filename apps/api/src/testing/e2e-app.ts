@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ledgerSettings } from '@aos/ledger';
 import type { ApiKeyRole } from '@aos/logs-domain';
 import { TenantStore } from '@aos/traces-store';
 import { createTestDatabaseUrl, dropTestDatabase } from '@aos/traces-store/testing';
@@ -26,8 +30,11 @@ export interface E2eApp {
 
 export async function startE2eApp(overrides: Partial<AppConfig> = {}): Promise<E2eApp> {
   const databaseUrl = await createTestDatabaseUrl();
+  // The ledger's key and published checkpoints live in a directory of this app's own.
+  const ledgerDir = mkdtempSync(join(tmpdir(), 'aos-e2e-ledger-'));
   const config: AppConfig = {
     ...loadConfig({}),
+    ledger: ledgerSettings({ AOS_DATA_DIR: ledgerDir }),
     databaseUrl,
     bootstrapApiKey: BOOTSTRAP_KEY,
     platformApiKey: PLATFORM_KEY,
@@ -64,6 +71,7 @@ export async function startE2eApp(overrides: Partial<AppConfig> = {}): Promise<E
     async close() {
       await app.close();
       await dropTestDatabase(databaseUrl);
+      rmSync(ledgerDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError, SettingsReader } from '@aos/logs-domain';
+import { type LedgerSettings, ledgerSettings } from '@aos/ledger';
 
 /**
  * The worker's settings, read once from the environment and validated: a bad
@@ -28,6 +29,8 @@ export interface WorkerConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** How often the retention purge runs (a BullMQ repeatable job), ms; 0: the worker does not schedule it. */
   retentionIntervalMs: number;
+  /** The ledger key that signs the evidence attached to PDFs (the API's settings: same key). */
+  ledger: LedgerSettings;
   /** Test hook: each bundle load waits this long first (the kill-the-worker test). Never set it in production. */
   testRenderDelayMs: number;
 }
@@ -62,6 +65,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: read.logLevel(),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
+    ledger: ledgerSettings(env),
   };
 }
 

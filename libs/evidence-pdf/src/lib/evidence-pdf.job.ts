@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '@aos/logs-domain';
 import { ExportJobStore } from '@aos/traces-store';
+import { attachSignedEvidence, evidenceAttachmentName } from './attach-evidence';
 import { PdfRenderer } from './pdf-renderer';
 
 /** The payload of a PDF job, as it travels through Redis (or the in-process queue). */
@@ -103,7 +104,11 @@ export class EvidencePdfJob {
         `the trace hash is ${bundle.integrity.content_hash ?? 'null'}, not the ${payload.content_hash} the job was queued for`,
       );
     }
-    const pdf = await this.renderer.render(bundle);
+    // The signed evidence goes inside the PDF, so the PDF alone is verifiable.
+    const envelope = (await this.source.sign?.(payload.tenant_id, bundle)) ?? null;
+    const attachment = envelope ? evidenceAttachmentName(payload.trace_id) : undefined;
+    const rendered = await this.renderer.render(bundle, { signedAttachment: attachment });
+    const pdf = envelope ? await attachSignedEvidence(rendered, envelope, payload.trace_id) : rendered;
     const done = await this.jobs.complete(payload.tenant_id, payload.job_id, { content_type: 'application/pdf', bytes: pdf });
     this.logger.log(`Completed PDF job ${payload.job_id}: ${pdf.length} bytes in ${Date.now() - started} ms`);
     return { status: 'completed', job_id: payload.job_id, size: done.file?.size ?? pdf.length, sha256: done.file?.sha256 ?? '' };

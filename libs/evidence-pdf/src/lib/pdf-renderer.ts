@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { EvidenceBundle } from '@aos/logs-domain';
 import { Semaphore } from './semaphore';
-import { renderEvidenceHtml } from './templates/evidence-document';
+import { type EvidenceDocumentOptions, renderEvidenceHtml } from './templates/evidence-document';
 
 export interface PdfRendererOptions {
   /** Chromium binary; default `PUPPETEER_EXECUTABLE_PATH`, else `/usr/bin/chromium`. */
@@ -117,8 +117,8 @@ export class PdfRenderer implements OnApplicationShutdown {
   }
 
   /** The PDF of a bundle (A4, page numbers in the footer). */
-  render(bundle: EvidenceBundle): Promise<Buffer> {
-    return this.renderHtml(renderEvidenceHtml(bundle));
+  render(bundle: EvidenceBundle, options: EvidenceDocumentOptions = {}): Promise<Buffer> {
+    return this.renderHtml(renderEvidenceHtml(bundle, options));
   }
 
   /** The PDF of an HTML document; `@page` CSS decides the paper size. */

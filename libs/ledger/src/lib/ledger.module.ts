@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { LedgerStore, TraceStore } from '@aos/traces-store';
 import { CheckpointPublisher, type CheckpointPublisherOptions } from './checkpoint-publisher';
 import { CheckpointScheduler, DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoint-scheduler';
@@ -13,7 +13,9 @@ export interface LedgerModuleOptions extends LedgerKeyOptions, CheckpointPublish
 /**
  * The ledger's signing, proofs and audit for any NestJS service (needs
  * `TracesStoreModule.forRoot`): `LedgerModule.forRoot({ keyName, keyFile })`.
+ * Global, so exports (libs/export) can sign evidence with it.
  */
+@Global()
 @Module({})
 export class LedgerModule {
   static forRoot(options: LedgerModuleOptions): DynamicModule {

@@ -1,4 +1,5 @@
 import type { BundleType, EvidenceBundle } from './evidence';
+import type { DsseEnvelope } from './dsse';
 
 /**
  * Background export jobs (DESIGN.md 7, issue 4): a PDF of an evidence bundle is
@@ -47,4 +48,9 @@ export interface ExportFile extends ExportFileInfo {
 export abstract class BundleSource {
   /** Assembles the bundle; throws NotFoundError for an unknown trace (another tenant's included). */
   abstract load(tenantId: string, traceId: string, bundleType: BundleType): Promise<EvidenceBundle>;
+  /**
+   * The bundle as signed evidence (a DSSE envelope, see LEDGER.md), attached
+   * to the PDF so that the PDF alone is verifiable. Absent or null: not signed.
+   */
+  sign?(tenantId: string, bundle: EvidenceBundle): Promise<DsseEnvelope | null>;
 }

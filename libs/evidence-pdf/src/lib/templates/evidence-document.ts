@@ -23,9 +23,14 @@ interface Section {
   body: SafeHtml;
 }
 
+export interface EvidenceDocumentOptions {
+  /** File name of the signed evidence attached to the PDF (DSSE envelope); absent: not signed. */
+  signedAttachment?: string;
+}
+
 /** The HTML document of a bundle: what the PDF renderer prints. Every value from the bundle is escaped. */
-export function renderEvidenceHtml(bundle: EvidenceBundle): string {
-  const sections = documentSections(bundle);
+export function renderEvidenceHtml(bundle: EvidenceBundle, options: EvidenceDocumentOptions = {}): string {
+  const sections = documentSections(bundle, options);
   const title = `${TITLES[bundle.bundle_type]}: trace ${bundle.run_context.trace_id}`;
   const footer = `AOS Logs · ${bundle.bundle_type} bundle · trace ${bundle.run_context.trace_id}`;
   const numbered = sections.map((s, i) => ({ ...s, n: i + 1 }));
@@ -51,7 +56,7 @@ ${s.body}
 `.value;
 }
 
-function documentSections(b: EvidenceBundle): Section[] {
+function documentSections(b: EvidenceBundle, options: EvidenceDocumentOptions): Section[] {
   const sections: Section[] = [];
   if (b.bundle_type === 'executive') sections.push({ id: 'summary', title: 'Summary for decision makers', body: executiveSummary(b) });
   if (b.bundle_type === 'soc2') {
@@ -63,6 +68,7 @@ function documentSections(b: EvidenceBundle): Section[] {
   if (b.incident_context) sections.push({ id: 'incident', title: 'Incident', body: incidentContext(b) });
   sections.push({ id: 'timeline', title: 'Step timeline', body: timeline(b) });
   sections.push({ id: 'integrity', title: 'Integrity', body: integrity(b) });
+  if (options.signedAttachment) sections.push({ id: 'signed', title: 'Signed evidence attached to this PDF', body: signedEvidence(options.signedAttachment) });
   sections.push({ id: 'verify', title: 'How to verify this evidence', body: howToVerify(b) });
   return sections;
 }
@@ -254,6 +260,19 @@ function integrity(b: EvidenceBundle): SafeHtml {
 <tr><th>Algorithm</th><td>${i.algorithm}</td></tr>
 </table>
 <p class="muted">Each step's recorded hash is listed in the step timeline (section “Step timeline”).</p>`;
+}
+
+function signedEvidence(name: string): SafeHtml {
+  return html`<p>This PDF carries the evidence as a signed file, <code>${name}</code>: a DSSE envelope, signed with the service's
+Ed25519 ledger key, around an in-toto Statement holding this bundle, the sealed trace summary, every step's content, the proof that the
+trace is leaf of the tenant's append-only Merkle log (RFC 9162), and the signed checkpoint of that log. With it, the PDF alone is
+verifiable by a third party, with no access to the service or its database.</p>
+<pre>pdfdetach -saveall evidence.pdf            # poppler-utils; writes ${name}
+curl -s "$AOS_URL/api/v1/integrity/public-key" | jq -r .verifier_key &gt; aos.vkey   # or the key the operator published
+node tools/bin/aos-verify.cjs ${name} --key aos.vkey [--checkpoint saved-checkpoint.note]
+# OK: ... or FAILED &lt;reason&gt;: ... (exit 1)</pre>
+<p>A checkpoint saved earlier (from <code>GET /api/v1/integrity/checkpoint</code>) proves in addition that the log was only appended to
+since: nothing in it was rewritten, removed or reordered.</p>`;
 }
 
 function howToVerify(b: EvidenceBundle): SafeHtml {
