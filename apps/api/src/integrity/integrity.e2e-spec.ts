@@ -135,6 +135,24 @@ describe('Integrity routes', () => {
     expect(audits.items.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('explains records removed by the retention purge as gaps: the log still verifies', async () => {
+    const t = await e.newTenant('admin');
+    const old = new Date(Date.now() - 3 * 24 * 3_600_000).toISOString();
+    const { body } = await json('POST', '/api/v1/logs/system', t.key, {
+      logs: [0, 1, 2].map((i) => ({ level: 'debug', source: 'svc', message: `old ${i}`, timestamp: old })),
+    });
+    // Retention runs on the database's clock (created_at): age the rows as if written 3 days ago.
+    await tamper('system_logs', `UPDATE system_logs SET created_at = $2 WHERE tenant_id = $1`, [t.tenantId, old]);
+    const purged = await json('POST', '/api/v1/retention/purge', t.key, {});
+    expect(purged.status).toBe(200);
+    expect(purged.body.removed).toBeGreaterThanOrEqual(3);
+    const report = await json('POST', '/api/v1/integrity/audit', t.key);
+    expect(report.body).toMatchObject({ verified: true, purged_leaves: 3, mismatch_count: 0 });
+    // The purged log's leaf is still provable: the ledger keeps its hash.
+    const proof = await json('GET', `/api/v1/integrity/proof/inclusion?record_type=system_log&record_id=${body.logs[0].log_id}`, t.key);
+    expect(proof.status).toBe(200);
+  });
+
   it("keeps tenants apart: another tenant's records are not in the caller's log", async () => {
     const trace = await sealedTrace(a.key);
     const res = await json('GET', `/api/v1/integrity/proof/inclusion?record_type=trace&record_id=${trace.trace_id}`, b.key);
