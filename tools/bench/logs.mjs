@@ -40,9 +40,9 @@ import {
   table,
   writeJson,
 } from './lib/common.mjs';
-import { WORDS, csvField, rng } from './lib/content.mjs';
+import { csvField, rng } from './lib/content.mjs';
 import { systemLogListSql } from './lib/store-sql.mjs';
-import { LEVELS, MARKERS, PREFIX, SOURCES, lit, seedSystemLogs } from './lib/syslog.mjs';
+import { MARKERS, SOURCES, lit, makeLog, seedSystemLogs } from './lib/syslog.mjs';
 
 const USAGE = `node tools/bench/logs.mjs [options]
 
@@ -101,30 +101,6 @@ const PLATFORM_KEY = 'aos_bench_platform_key_do_not_use_in_production';
 const SEED_VERSION = 1;
 const seedSignature = () => `aos-bench-logs v${SEED_VERSION} logs=${args.logs} days=${args.days}`;
 // ------------------------------------------------------------------ content
-
-/** One realistic system log (~300 B of JSON) from a generator. */
-function makeLog(r, ts) {
-  const x = r();
-  let level = 'critical';
-  for (let a = 0, k = 0; k < LEVELS.length; k++) if (x < (a += LEVELS[k][1])) { level = LEVELS[k][0]; break; }
-  const source = SOURCES[Math.floor(SOURCES.length * r() ** 2)];
-  const words = Array.from({ length: 5 + Math.floor(r() * 6) }, () => WORDS[Math.floor(r() * WORDS.length)]);
-  for (const [w, p] of Object.values(MARKERS)) if (r() < p) words.splice(Math.floor(r() * words.length), 0, w);
-  const ms = Math.floor(5 + 2000 * r() ** 3);
-  const prefixes = PREFIX[level];
-  const message = `${prefixes[Math.floor(r() * prefixes.length)]}: ${words.join(' ')} (${ms} ms)`;
-  const hex = () => Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
-  const log = {
-    level,
-    source,
-    message,
-    timestamp: ts.toISOString(),
-    context: { host: `node-${Math.floor(r() * 12)}`, region: ['eu-west-1', 'us-east-1', 'ap-south-1'][Math.floor(r() * 3)], duration_ms: ms, customer: `cust-${Math.floor(r() * 5000)}`, attempt: 1 + Math.floor(r() * 3) },
-    request_id: `req-${hex()}${hex().slice(0, 4)}`,
-  };
-  if (r() < 0.4) log.trace_id = `${hex()}-${hex().slice(0, 4)}-7${hex().slice(0, 3)}-8${hex().slice(0, 3)}-${hex()}${hex().slice(0, 4)}`;
-  return log;
-}
 
 // ------------------------------------------------------------------ 1. ingestion
 

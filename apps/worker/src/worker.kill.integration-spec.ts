@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { BullMqPdfDispatcher, PdfJobQueue } from '@aos/evidence-pdf';
 import type { NewStep } from '@aos/logs-domain';
 import { type Database, ExportJobStore, openDatabase, TenantStore, TraceStore } from '@aos/traces-store';
@@ -25,12 +26,15 @@ interface RunningWorker {
 }
 
 const children: ChildProcess[] = [];
+const WORKER_DATA_DIR = mkdtempSync(join(tmpdir(), 'aos-worker-'));
+afterAll(() => rmSync(WORKER_DATA_DIR, { recursive: true, force: true }));
 
 function startWorker(env: Record<string, string>): RunningWorker {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
   const child = spawn(process.execPath, [ENTRY], {
     cwd: ROOT,
-    env: { ...parentEnv, NO_COLOR: '1', LOG_LEVEL: 'log', ...env },
+    // The ledger key and published checkpoints go to a scratch directory, not the checkout's ./data.
+    env: { ...parentEnv, NO_COLOR: '1', LOG_LEVEL: 'log', AOS_DATA_DIR: WORKER_DATA_DIR, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
