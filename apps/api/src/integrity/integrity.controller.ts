@@ -44,11 +44,11 @@ export class IntegrityController {
   @Get('checkpoint')
   @Roles(...READERS)
   @AllowPlatform()
-  @ApiOperation({ summary: "The latest signed checkpoint of the caller's log (signed now if new leaves are uncovered by none)" })
+  @ApiOperation({ summary: "The signed checkpoint of the caller's log as it is now (signed on the spot when records were added since the last one)" })
   @ApiOkResponse({ type: CheckpointDto })
   @ApiNotFoundResponse({ description: 'The log has no leaves yet' })
   checkpoint(@CurrentPrincipal() who: Principal): Promise<CheckpointDto> {
-    return this.ledger.checkpoint(scopeOf(who));
+    return this.ledger.currentCheckpoint(scopeOf(who));
   }
 
   @Get('proof/inclusion')

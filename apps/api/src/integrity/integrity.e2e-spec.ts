@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { hashLeaf, openCheckpoint, systemLogLeafData, verifyConsistency, verifyInclusion, verifySignedBundle } from '@aos/logs-domain';
-import { SystemLogStore } from '@aos/traces-store';
+import { LedgerStore, SystemLogStore } from '@aos/traces-store';
 import { type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
 
 const step = (i: number) => ({
@@ -84,9 +84,11 @@ describe('Integrity routes', () => {
     const auditProof = await json('GET', `/api/v1/integrity/proof/inclusion?record_type=audit_log&record_id=${action.log_id}`, a.key);
     expect(auditProof.status).toBe(200);
 
-    // More leaves, a newer checkpoint, and the consistency proof between the two.
+    // More leaves: the checkpoint covers them at once; and the consistency proof between the two.
     await sealedTrace(a.key);
     const later = await json('GET', '/api/v1/integrity/checkpoint', a.key);
+    const head = await e.app.get(LedgerStore).head({ tenantId: a.tenantId });
+    expect(later.body.tree_size).toBe(head.tree_size);
     expect(later.body.tree_size).toBeGreaterThan(cp.body.tree_size);
     const consistency = await json('GET', `/api/v1/integrity/proof/consistency?from=${cp.body.tree_size}&to=${later.body.tree_size}`, a.key);
     expect(consistency.status).toBe(200);

@@ -137,6 +137,12 @@ export class LedgerService {
     return this.signer.origin('tenantId' in scope ? scope.tenantId : 'platform');
   }
 
+  /** The checkpoint of the log as it is now: the latest, or a new one signed when leaves were added since. */
+  async currentCheckpoint(scope: Scope): Promise<CheckpointView> {
+    const head = await this.store.head(scope);
+    return this.checkpoint(scope, Math.max(1, head.tree_size));
+  }
+
   /**
    * The latest signed checkpoint covering at least `minSize` leaves; signs a
    * new one when the latest is older (or none exists). NotFound on an empty log.
