@@ -139,6 +139,45 @@ describe('Exports and evidence bundles over HTTP', () => {
     expect(audit.items.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('exports system logs as CSV (written by PostgreSQL): parsed back, filtered, tenant-scoped, audited with the row count', async () => {
+    const logs = NASTY.map((message, i) => ({
+      level: i % 2 ? 'error' : 'info',
+      source: i === 5 ? '+source' : 'exporter',
+      message,
+      timestamp: new Date(Date.UTC(2026, 0, 2, 0, i)).toISOString(),
+      context: { i, text: message, list: ['a, b', 'c: d'] },
+      ...(i === 1 ? { trace_id: '=trace' } : {}),
+    }));
+    expect((await e.request('POST', '/api/v1/logs/system', { key: tenant.key, body: { logs } })).status).toBe(201);
+    const other = await e.newTenant('admin');
+    await e.request('POST', '/api/v1/logs/system', { key: other.key, body: { logs: [{ level: 'info', source: 'exporter', message: 'not yours' }] } });
+
+    const res = await bulk({ topic: 'system', format: 'csv' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/csv');
+    const buf = Buffer.from(await res.arrayBuffer());
+    expect(buf.subarray(0, 3).toString('hex')).toBe('efbbbf');
+    expect(buf.toString('utf8')).toMatch(/^\uFEFFlog_id,tenant_id,level,source,message,timestamp,context,trace_id,request_id,created_at\r\n/);
+    const guard = (v: string) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+    const rows = parse(buf, { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r['message'])).toEqual(NASTY.map(guard));
+    expect(rows.map((r) => r['tenant_id'])).toEqual(NASTY.map(() => tenant.tenantId));
+    expect(rows.map((r) => r['timestamp'])).toEqual(logs.map((l) => l.timestamp));
+    expect(rows.map((r) => JSON.parse(r['context']))).toEqual(logs.map((l) => l.context));
+    expect(rows[1]['context']).toBe(JSON.stringify(JSON.parse(rows[1]['context'])));
+    expect(rows[1]['trace_id']).toBe("'=trace");
+    expect(rows[5]['source']).toBe("'+source");
+
+    const errors = parse(Buffer.from(await (await bulk({ topic: 'system', format: 'csv', filters: { level: 'error', source: 'exporter' } })).arrayBuffer()), { bom: true, columns: true }) as Record<string, string>[];
+    expect(errors.map((r) => r['message'])).toEqual(NASTY.filter((_, i) => i % 2 && i !== 5).map(guard));
+    const audit = (await (await e.request('GET', '/api/v1/logs/audit?action=logs_exported&limit=1', { key: tenant.key })).json()) as any;
+    const entry = (await (await e.request('GET', `/api/v1/logs/${audit.items[0].log_id}`, { key: tenant.key })).json()) as any;
+    expect(entry.details).toMatchObject({ topic: 'system', format: 'csv', row_count: errors.length, complete: true, filters: { level: 'error', source: 'exporter' } });
+
+    const theirs = parse(Buffer.from(await (await bulk({ topic: 'system', format: 'csv' }, other.key)).arrayBuffer()), { bom: true, columns: true }) as Record<string, string>[];
+    expect(theirs.map((r) => [r['tenant_id'], r['message']])).toEqual([[other.tenantId, 'not yours']]);
+  });
+
   it('refuses bad export requests naming the field, and viewers', async () => {
     const viewer = await e.newKey(tenant.tenantId, 'viewer');
     expect((await bulk({ topic: 'llm_runs', format: 'csv' }, viewer)).status).toBe(403);

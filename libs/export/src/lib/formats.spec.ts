@@ -41,6 +41,11 @@ describe(encodeRows.name, () => {
     expect(parsed[0]['ok']).toBe('true');
   });
 
+  it('quotes a field holding a bare LF or CR (RFC 4180), not only one holding CRLF', async () => {
+    const text = (await collect(encodeRows(rowsOf([{ a: 'one\ntwo', b: 'three\rfour' }]), 'csv', ['a', 'b']))).toString();
+    expect(text).toBe('\uFEFFa,b\r\n"one\ntwo","three\rfour"\r\n');
+  });
+
   it('writes XLSX that exceljs reads back cell for cell', async () => {
     const buf = await collect(encodeRows(rowsOf(rows), 'xlsx', columns));
     const wb = new ExcelJS.Workbook();

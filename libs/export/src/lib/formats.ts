@@ -28,7 +28,15 @@ export function encodeRows(rows: AsyncIterable<Row>, format: ExportFormat, colum
       return Readable.from(jsonLines(rows));
     case 'csv':
       return Readable.from(cells(rows, columns, neutraliseFormula)).pipe(
-        stringify({ bom: true, header: true, columns: [...columns], record_delimiter: 'windows' }),
+        stringify({
+          bom: true,
+          header: true,
+          columns: [...columns],
+          record_delimiter: 'windows',
+          // RFC 4180: a field holding a CR or LF is quoted (with a custom record
+          // delimiter csv-stringify would otherwise quote only the whole "\r\n").
+          quote_record_delimiter: true,
+        }),
       );
     case 'xlsx':
       return xlsx(rows, columns);

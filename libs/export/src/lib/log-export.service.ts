@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import {
   assembleEvidenceBundle,
@@ -15,7 +15,8 @@ import {
   verifyTraceIntegrity,
 } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
-import { AuditLogStore, EvidenceContextStore, SystemLogStore, TraceStore } from '@aos/traces-store';
+import { AuditLogStore, copySystemLogsCsv, Database, EvidenceContextStore, SYSTEM_LOG_CSV_JSON_COLUMNS, SystemLogStore, TraceStore } from '@aos/traces-store';
+import { CopyCsvFramer } from './csv-copy';
 import { CONTENT_TYPES, encodeRows, type ExportFormat } from './formats';
 
 /** Who asked for an export: recorded in the audit trail with it. */
@@ -71,6 +72,7 @@ export class LogExportService {
     private readonly auditLogs: AuditLogStore,
     private readonly context: EvidenceContextStore,
     private readonly audit: AuditLogService,
+    private readonly db: Database,
   ) {}
 
   /**
@@ -78,10 +80,18 @@ export class LogExportService {
    * with the filters and the row count) is written when the stream ends.
    */
   exportLogs(actor: ExportActor, topic: LogTopic, filters: ExportFilters, format: ExportFormat): StreamedExport {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const file = { contentType: CONTENT_TYPES[format], filename: `aos-${topic}-${stamp}.${format}` };
+    const audited = (count: number, ok: boolean) => this.auditExport(actor, topic, filters, format, count, ok);
+    if (format === 'csv' && topic === 'system' && this.db.kind === 'postgres') {
+      // PostgreSQL writes the CSV (COPY, cells rendered in SQL exactly as encodeRows
+      // renders them): ~5x the rows/s of encoding in JavaScript, memory at the pipe's buffers.
+      const framer = new CopyCsvFramer({ columns: EXPORT_COLUMNS.system, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, onEnd: audited });
+      pipeline(copySystemLogsCsv(this.db, { tenantId: actor.tenantId }, filters as SystemLogFilters), framer, () => undefined);
+      return { ...file, stream: framer };
+    }
     const rows = this.rowsOf(actor.tenantId, topic, filters);
     let count = 0;
-    const audit = this.audit;
-    const logger = this.logger;
     async function* counted(): AsyncGenerator<Record<string, unknown>> {
       let ok = false;
       try {
@@ -91,30 +101,30 @@ export class LogExportService {
         }
         ok = true;
       } finally {
-        await audit
-          .logAction({
-            tenantId: actor.tenantId,
-            actor_id: actor.actorId,
-            actor_type: actor.actorType,
-            action: 'logs_exported',
-            resource_type: 'logs',
-            resource_id: null,
-            details: { topic, format, filters: filters as Record<string, never>, row_count: count, complete: ok },
-            ip_address: actor.ipAddress ?? null,
-            user_agent: actor.userAgent ?? null,
-            success: ok,
-            failure_reason: ok ? null : 'the export stopped before the end (client gone or database error)',
-          })
-          // The file is already sent: a failed audit write is logged loudly, not thrown into the stream.
-          .catch((err) => logger.error(`logs_exported was not audited: ${err instanceof Error ? err.message : String(err)}`));
+        await audited(count, ok);
       }
     }
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    return {
-      stream: encodeRows(counted(), format, EXPORT_COLUMNS[topic]),
-      contentType: CONTENT_TYPES[format],
-      filename: `aos-${topic}-${stamp}.${format}`,
-    };
+    return { ...file, stream: encodeRows(counted(), format, EXPORT_COLUMNS[topic]) };
+  }
+
+  /** The `logs_exported` audit row, with the filters and the row count. */
+  private async auditExport(actor: ExportActor, topic: LogTopic, filters: ExportFilters, format: ExportFormat, count: number, ok: boolean): Promise<void> {
+    await this.audit
+      .logAction({
+        tenantId: actor.tenantId,
+        actor_id: actor.actorId,
+        actor_type: actor.actorType,
+        action: 'logs_exported',
+        resource_type: 'logs',
+        resource_id: null,
+        details: { topic, format, filters: filters as Record<string, never>, row_count: count, complete: ok },
+        ip_address: actor.ipAddress ?? null,
+        user_agent: actor.userAgent ?? null,
+        success: ok,
+        failure_reason: ok ? null : 'the export stopped before the end (client gone or database error)',
+      })
+      // The file is already sent: a failed audit write is logged loudly, not thrown into the stream.
+      .catch((err) => this.logger.error(`logs_exported was not audited: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   private rowsOf(tenantId: string, topic: LogTopic, filters: ExportFilters): AsyncIterable<object> {

@@ -1,3 +1,6 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { ConflictError, UnavailableError } from '@aos/logs-domain';
@@ -73,6 +76,46 @@ export class Database {
       }
       await runner.release();
     }
+  }
+
+  /**
+   * Runs `COPY (...) TO STDOUT` in a read-only REPEATABLE READ transaction
+   * scoped to the tenant (row-level security applies as to every read) and
+   * answers the server's bytes as they come: the connection is paused while
+   * the reader is (memory stays at the stream buffers).
+   *
+   * COPY takes no bind parameters. Values go in as transaction-local settings
+   * (`set_config(name, value, true)`, bound like any parameter) and the
+   * statement reads them with `current_setting(name)`; nothing from a client is
+   * ever spliced into the SQL text. Setting names must be `aos.` names.
+   *
+   * Destroying the answer (client gone) drops the connection, which ends the
+   * COPY on the server; the pool opens a fresh one.
+   */
+  copyOut(scope: Scope, copySql: string, settings: ReadonlyArray<readonly [string, string]> = []): Readable {
+    for (const [name] of settings) {
+      if (!/^aos\.[a-z0-9_]+$/.test(name)) throw new Error(`not an aos setting name: ${name}`);
+    }
+    const out = new PassThrough({ highWaterMark: 1 << 16 });
+    const runner = this.dataSource.createQueryRunner();
+    void (async () => {
+      let failed: unknown;
+      try {
+        const client = (await runner.connect()) as { query(q: ReturnType<typeof copyTo>): ReturnType<typeof copyTo> };
+        await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await setScope(runner, scope);
+        for (const [name, value] of settings) await runner.query(`SELECT set_config($1, $2, true)`, [name, value]);
+        await pipeline(client.query(copyTo(copySql)), out);
+        await runner.query('COMMIT');
+      } catch (err) {
+        failed = err;
+        out.destroy(translateDatabaseError(err) as Error);
+      } finally {
+        // A connection left mid-COPY (or mid-transaction) is not given back to the pool.
+        await (runner as unknown as { releasePostgresConnection(err?: unknown): Promise<void> }).releasePostgresConnection(failed);
+      }
+    })();
+    return out;
   }
 
   /** One statement outside any tenant (authentication through definer functions, health). */
