@@ -37,7 +37,8 @@ describe('aos-verify main', () => {
     const bundle = file('ok2.json', fx.envelope(fx.predicate(1)));
     const pem = file('key.pem', fx.publicKey.export({ format: 'pem', type: 'spki' }).toString());
     const vkey = file('key.vkey', `${fx.verifierKey}\n`);
-    const saved = file('saved.note', fx.checkpoint(4));
+    // Saved as `jq -r .note` writes it: with one more newline than the note has.
+    const saved = file('saved.note', `${fx.checkpoint(4)}\n`);
     const proof = file('proof.json', JSON.stringify(consistencyProofJson(fx.leafHashes, 4, 10)));
     const io = capture();
     expect(await main([bundle, '--key', pem], io)).toBe(0);

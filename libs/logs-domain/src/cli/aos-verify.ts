@@ -85,7 +85,8 @@ export async function main(argv: ReadonlyArray<string>, io: CliIo = defaultIo): 
   try {
     envelope = readFileSync(args.bundle as string, 'utf8');
     Object.assign(options, keyOption(args.key as string));
-    if (args.checkpoint) options.trustedCheckpoint = readFileSync(args.checkpoint, 'utf8');
+    // A note ends with one newline; tools such as `jq -r` add another when saving it.
+    if (args.checkpoint) options.trustedCheckpoint = readFileSync(args.checkpoint, 'utf8').replace(/\n+$/, '\n');
     if (args.origin) options.expectedOrigin = args.origin;
     if (args.consistency) options.consistencyProof = JSON.parse(readFileSync(args.consistency, 'utf8')) as ConsistencyProofJson;
   } catch (e) {
