@@ -33,7 +33,7 @@ import {
   writeJson,
 } from './lib/common.mjs';
 import { WORDS, rng } from './lib/content.mjs';
-import { PREFIX, SOURCES, lit } from './lib/syslog.mjs';
+import { PREFIX, SOURCES, lit, makeLog } from './lib/syslog.mjs';
 
 const USAGE = `node tools/bench/purge.mjs [options]
 
@@ -165,22 +165,6 @@ const expired = async (owner, tenant) =>
   );
 
 // ------------------------------------------------------------------ ingestion
-
-function makeLog(r, ts) {
-  const x = r();
-  const level = x < 0.2 ? 'debug' : x < 0.8 ? 'info' : x < 0.92 ? 'warning' : x < 0.99 ? 'error' : 'critical';
-  const words = Array.from({ length: 5 + Math.floor(r() * 6) }, () => WORDS[Math.floor(r() * WORDS.length)]);
-  const ms = Math.floor(5 + 2000 * r() ** 3);
-  const prefixes = PREFIX[level];
-  return {
-    level,
-    source: SOURCES[Math.floor(SOURCES.length * r() ** 2)],
-    message: `${prefixes[Math.floor(r() * prefixes.length)]}: ${words.join(' ')} (${ms} ms)`,
-    timestamp: ts.toISOString(),
-    context: { host: `node-${Math.floor(r() * 12)}`, region: ['eu-west-1', 'us-east-1', 'ap-south-1'][Math.floor(r() * 3)], duration_ms: ms, attempt: 1 + Math.floor(r() * 3) },
-    request_id: `req-${Math.floor(r() * 2 ** 32).toString(16)}`,
-  };
-}
 
 /** Pre-serialised batch bodies, enough for `seconds` at a generous rate (reused round-robin). */
 function bodies(seed, n) {
