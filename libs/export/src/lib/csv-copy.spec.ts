@@ -16,10 +16,19 @@ const rows: Array<{ a: string | null; ctx: unknown; b: string | null }> = [
   { a: 'x', ctx: 42, b: 'y' },
   { a: 'x', ctx: 'plain, with comma', b: 'y' },
 ];
-/** The COPY text of the rows: JSON cells as jsonb would print them behind the \x01 mark. */
-const copyText = rows
-  .map((r) => [copyField(r.a), copyField(r.ctx === null ? null : `\x01${JSON.stringify(r.ctx, null, 1).replace(/\n\s*/g, ' ')}`), copyField(r.b === '' ? null : r.b)].join(',') + '\n')
-  .join('');
+/** A value as jsonb prints it: keys by length then bytes, `, ` and `: ` between items. */
+function jsonbText(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(jsonbText).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v).sort((a, b) => Buffer.byteLength(a) - Buffer.byteLength(b) || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return `{${keys.map((k) => `${JSON.stringify(k)}: ${jsonbText((v as Record<string, unknown>)[k])}`).join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+/** The COPY text of rows whose JSON cells are given as jsonb text: behind the \x01 mark. */
+const copyTextOf = (rs: Array<{ a: string | null; ctx: string | null; b: string | null }>) =>
+  rs.map((r) => [copyField(r.a), copyField(r.ctx === null ? null : `\x01${r.ctx}`), copyField(r.b === '' ? null : r.b)].join(',') + '\n').join('');
+const copyText = copyTextOf(rows.map((r) => ({ ...r, ctx: r.ctx === null ? null : jsonbText(r.ctx) })));
 
 async function frame(chunks: Buffer[]): Promise<{ text: string; ends: Array<[number, boolean]> }> {
   const ends: Array<[number, boolean]> = [];
@@ -29,9 +38,10 @@ async function frame(chunks: Buffer[]): Promise<{ text: string; ends: Array<[num
   return { text: Buffer.concat(out).toString('utf8'), ends };
 }
 
-async function expected(): Promise<string> {
+/** What encodeRows writes for the rows as node-pg gives them (jsonb parsed with JSON.parse). */
+async function expected(rs: Array<{ ctx: unknown }> = rows.map((r) => ({ ...r, ctx: r.ctx === null ? null : JSON.parse(jsonbText(r.ctx)) }))): Promise<string> {
   async function* gen() {
-    yield* rows as unknown as Record<string, unknown>[];
+    yield* rs as unknown as Record<string, unknown>[];
   }
   const out: Buffer[] = [];
   for await (const c of encodeRows(gen(), 'csv', columns)) out.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
@@ -56,12 +66,35 @@ describe(CopyCsvFramer.name, () => {
     expect((await frame(bytes)).text).toBe(want);
   });
 
+  it('renders jsonb text as JSON.stringify(JSON.parse(text)) where the two differ, however the input is cut', async () => {
+    // jsonb keeps numbers as written and orders keys by length; V8 moves integer-like keys
+    // first and prints numbers in their shortest form.
+    const texts = [
+      '{"a": 1.50, "b": 2}', '{"a": -0}', '{"a": -0.0}', '{"a": 0.0000001}', '{"a": 0.000001}', '{"a": 0.0000015}',
+      '{"a": 1234567890123456}', '{"a": 123456789012345}', '{"a": -123456789012345}', '{"a": 100000000000000000000000}',
+      '{"a": 0.1000000000000000055511151231257827}', '{"a": 0.12345678901234}', '{"a": 1.2345678901234}', '{"a": 12.5, "b": -0.25}',
+      '{"12": 1, "b": 2}', '{"b": {"007": 1, "x": "12"}}', '{"": 1}', '{"a": "12", "b": ["3"]}', '{"a\\"b": "c\\\\", "d": "\\""}',
+      '{"a": "x, y: z", "b": ", : "}', '[1, [2, {"k": [true, false, null]}]]', '{"a": "\\u0001\\t"}', '[]', '{}', '[1]',
+      '[-1, 0, 10]', '"str, with comma"', '"=cmd"', '5', '-5', 'true', 'null', '{"é": "😀", "ключ": [1, 2.5]}',
+    ];
+    const rs = texts.map((ctx, i) => ({ a: `r${i}`, ctx, b: 'end' }));
+    const want = await expected(rs.map((r) => ({ ...r, ctx: JSON.parse(r.ctx) })));
+    const input = Buffer.from(copyTextOf(rs));
+    expect((await frame([input])).text).toBe(want);
+    for (let cut = 0; cut <= input.length; cut++) {
+      const got = await frame([input.subarray(0, cut), input.subarray(cut)]);
+      if (got.text !== want) throw new Error(`differs when cut at ${cut}: ${JSON.stringify(got.text)}`);
+    }
+    expect((await frame([...input].map((b) => Buffer.from([b])))).text).toBe(want);
+  });
+
   it('writes only the BOM and header for no rows', async () => {
     expect(await frame([])).toEqual({ text: '\uFEFFa,ctx,b\r\n', ends: [[0, true]] });
   });
 
   it('fails on input that ends inside a record, and on an unmarked JSON cell', async () => {
-    await expect(frame([Buffer.from('x,"\x01{}",y\nx,"open')])).rejects.toThrow(/ended inside a record/);
+    await expect(frame([Buffer.from('x,"\x01{}",y\nx,"\x01{""open')])).rejects.toThrow(/ended inside a record/);
+    await expect(frame([Buffer.from('x,"\x01{}",y\nx,"open')])).rejects.toThrow(/ended inside a record|lacks its mark/);
     await expect(frame([Buffer.from('x,{},y\n')])).rejects.toThrow(/lacks its mark/);
   });
 });

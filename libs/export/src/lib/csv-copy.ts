@@ -5,7 +5,14 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const LF = 0x0a;
+const CR = 0x0d;
 const CRLF = Buffer.from('\r\n');
+const COLON = 0x3a;
+const SPACE = 0x20;
+const MINUS = 0x2d;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
 /** Marks a JSON cell in the COPY output (jsonb text never holds a raw control character). */
 export const JSON_CELL_MARK = 0x01;
 
@@ -14,9 +21,10 @@ export interface CopyCsvOptions {
   columns: readonly string[];
   /**
    * Indexes of the columns whose non-empty cells are `\x01` + jsonb text (e.g.
-   * `E'\x01' || context::text`): the framer writes them as `encodeRows` does, through
-   * `cellText(JSON.parse(text))` and the formula guard, so they come out exactly as
-   * on the JavaScript path (node-pg parses jsonb with JSON.parse too).
+   * `E'\x01' || context::text`; not the first column): the framer writes them as
+   * `encodeRows` does, `cellText(JSON.parse(text))` and the formula guard, so they
+   * come out exactly as on the JavaScript path (node-pg parses jsonb with JSON.parse
+   * too). Most cells take a byte-level fast path (see `jsonCell`).
    */
   jsonColumns?: readonly number[];
   /**
@@ -51,6 +59,8 @@ export class CopyCsvFramer extends Transform {
   constructor(private readonly options: CopyCsvOptions) {
     super({ readableHighWaterMark: 1 << 16 });
     this.json = options.columns.map((_, i) => options.jsonColumns?.includes(i) ?? false);
+    // A JSON cell is found after the comma before it.
+    if (this.json[0]) throw new Error('the first column cannot be a JSON column');
     this.push(Buffer.concat([BOM, Buffer.from(options.columns.map(csvCell).join(',')), CRLF]));
   }
 
@@ -61,56 +71,181 @@ export class CopyCsvFramer extends Transform {
       chunk = Buffer.concat([this.carry, input]);
       this.carry = null;
     }
-    const out: Buffer[] = [];
+    // The output is at most the input plus one byte per record (\n -> \r\n); the
+    // JSON cells' fast path only drops bytes, and the fallback makes room itself.
+    let records = 0;
+    for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) records++;
+    const w: Output = { buf: Buffer.allocUnsafe(chunk.length + records), at: 0 };
     let from = 0; // chunk[from..] is not written yet
     let quoted = this.quoted;
     let field = this.field;
     let rows = 0;
     const json = this.json;
-    // A JSON cell cut by the last chunk's end starts this one.
-    let jsonStart = carried ? 0 : -1;
     try {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (c === QUOTE) {
-        quoted = !quoted;
-        continue;
+      let i = 0;
+      if (carried) {
+        // A JSON cell cut by the last chunk's end starts this one.
+        const end = this.jsonCell(chunk, 0, w);
+        if (end < 0) {
+          this.carry = chunk;
+          done();
+          return;
+        }
+        from = i = end;
       }
-      if (quoted || (c !== COMMA && c !== LF)) continue;
-      // A field ends at i.
-      if (jsonStart >= 0) {
-        out.push(chunk.subarray(from, jsonStart), jsonCell(chunk.subarray(jsonStart, i)));
-        from = i;
-        jsonStart = -1;
+      for (; i < chunk.length; i++) {
+        const c = chunk[i];
+        if (c === QUOTE) {
+          quoted = !quoted;
+          continue;
+        }
+        if (quoted || (c !== COMMA && c !== LF)) continue;
+        // A field ends at i.
+        if (c === LF) {
+          copyTo(w, chunk, from, i);
+          w.buf[w.at++] = CR;
+          w.buf[w.at++] = LF;
+          from = i + 1;
+          rows++;
+          field = 0;
+        } else {
+          field++;
+        }
+        if (field < json.length && json[field]) {
+          copyTo(w, chunk, from, i + 1);
+          const end = this.jsonCell(chunk, i + 1, w);
+          if (end < 0) {
+            // The chunk ends inside the JSON cell: keep it whole for the next chunk.
+            this.carry = Buffer.from(chunk.subarray(i + 1));
+            from = chunk.length;
+            break;
+          }
+          from = end;
+          i = end - 1;
+        }
       }
-      if (c === LF) {
-        out.push(chunk.subarray(from, i), CRLF);
-        from = i + 1;
-        rows++;
-        field = 0;
-      } else {
-        field++;
-      }
-      if (field < json.length && json[field]) jsonStart = i + 1;
-    }
     } catch (err) {
       done(err as Error);
       return;
     }
-    if (jsonStart >= 0) {
-      // The chunk ends inside a JSON cell: keep it whole for the next chunk.
-      out.push(chunk.subarray(from, jsonStart));
-      this.carry = Buffer.from(chunk.subarray(jsonStart));
-      quoted = false;
-    } else {
-      out.push(chunk.subarray(from));
-    }
-    this.quoted = quoted;
+    copyTo(w, chunk, from, chunk.length);
+    this.quoted = this.carry ? false : quoted;
     this.field = field;
     this.rows += rows;
-    done(null, out.length === 1 ? out[0] : Buffer.concat(out));
+    done(null, w.buf.subarray(0, w.at));
   }
 
+  /**
+   * Writes the JSON cell that starts at `start` (COPY's text of it: `\x01` + jsonb
+   * text, CSV-quoted when it holds a quote or comma; or empty) as encodeRows writes
+   * it, and answers where it ends (the comma or \n after it), or -1 when the chunk
+   * ends first (nothing written then).
+   *
+   * The fast path keeps the bytes and drops the mark and the space jsonb prints after
+   * each `,` and `:` outside strings: that is `JSON.stringify(JSON.parse(text))` when
+   * the value is an object or array, no key is integer-like (V8 would move it first)
+   * and every number prints the same in JavaScript (at most 15 digits, no trailing
+   * fraction zero, no `-0`, not below 1e-6). Quoting stays as it is: the text still
+   * holds a quote or comma exactly when it did. Anything else goes through the
+   * JSON round trip (`jsonCell`).
+   */
+  private jsonCell(chunk: Buffer, start: number, w: Output): number {
+    const n = chunk.length;
+    if (start >= n) return -1;
+    let i = start;
+    const q = chunk[i] === QUOTE;
+    if (q) i++;
+    if (i >= n) return -1;
+    if (chunk[i] === COMMA || chunk[i] === LF) {
+      if (q) throw new Error('a JSON cell from the database lacks its mark');
+      return i; // NULL: an empty field
+    }
+    if (chunk[i] !== JSON_CELL_MARK) throw new Error('a JSON cell from the database lacks its mark');
+    const first = chunk[i + 1];
+    const buf = w.buf;
+    const at0 = w.at;
+    let at = at0;
+    if (q) buf[at++] = QUOTE;
+    let fast = first === OPEN_BRACE || first === OPEN_BRACKET;
+    let inString = false;
+    let digitsOnly = false; // the string so far holds only digits
+    let end = -1;
+    for (i++; i < n; i++) {
+      let c = chunk[i];
+      if (q && c === QUOTE) {
+        if (i + 1 >= n) return -1; // cannot tell a doubled quote from the end yet
+        if (chunk[i + 1] !== QUOTE) {
+          end = i + 1; // the closing quote of the CSV field
+          break;
+        }
+        // A doubled quote: one quote character of the JSON text.
+        buf[at++] = QUOTE;
+        buf[at++] = QUOTE;
+        i++;
+        if (inString) {
+          inString = false;
+          // An integer-like key (`"12":`) is ordered first by V8.
+          if (digitsOnly && i + 1 < n && chunk[i + 1] === COLON) fast = false;
+        } else {
+          inString = true;
+          digitsOnly = true;
+        }
+        continue;
+      }
+      if (!q && (c === COMMA || c === LF)) {
+        end = i;
+        break;
+      }
+      if (!fast) continue;
+      if (inString) {
+        if (c === BACKSLASH) {
+          // An escape: the next JSON character is taken as it is (a quote is doubled).
+          buf[at++] = c;
+          c = chunk[++i];
+          if (i >= n) return -1;
+          buf[at++] = c;
+          if (q && c === QUOTE) {
+            if (i + 1 >= n) return -1;
+            buf[at++] = chunk[++i];
+          }
+          digitsOnly = false;
+          continue;
+        }
+        if (c < 0x30 || c > 0x39) digitsOnly = false;
+        buf[at++] = c;
+        continue;
+      }
+      if (c === COMMA || c === COLON) {
+        buf[at++] = c;
+        if (i + 1 < n && chunk[i + 1] === SPACE) i++;
+        continue;
+      }
+      if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+        let j = i;
+        while (j < n && isNumberByte(chunk[j])) j++;
+        if (j >= n) return -1;
+        if (!plainNumber(chunk, i, j)) fast = false;
+        else {
+          chunk.copy(buf, at, i, j);
+          at += j - i;
+        }
+        i = j - 1;
+        continue;
+      }
+      buf[at++] = c;
+    }
+    if (end < 0) return -1;
+    if (fast) {
+      if (q) buf[at++] = QUOTE;
+      w.at = at;
+    } else {
+      w.at = at0;
+      copyTo(w, jsonCell(chunk.subarray(start, end)), 0);
+      // Room for the rest of the chunk as the fast path writes it (each byte at most twice).
+      reserve(w, 2 * (n - end));
+    }
+    return end;
+  }
   override _flush(done: TransformCallback): void {
     if (this.quoted || (this.carry !== null && this.carry.length > 0) || this.field !== 0) {
       done(new Error('the CSV from the database ended inside a record'));
@@ -141,4 +276,61 @@ function jsonCell(raw: Buffer): Buffer {
 /** One cell as csv-stringify writes it (quoted when it holds a quote, comma, CR or LF). */
 function csvCell(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The output of one chunk: a buffer and how much of it is written. */
+interface Output {
+  buf: Buffer;
+  at: number;
+}
+
+/** Copies `src[from..to)` to the output, making room when needed. */
+function copyTo(w: Output, src: Buffer, from: number, to = src.length): void {
+  const len = to - from;
+  if (len <= 0) return;
+  reserve(w, len);
+  src.copy(w.buf, w.at, from, to);
+  w.at += len;
+}
+
+/** Makes room for `len` more bytes of output. */
+function reserve(w: Output, len: number): void {
+  if (w.at + len <= w.buf.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(w.buf.length * 2, w.at + len));
+  w.buf.copy(grown, 0, 0, w.at);
+  w.buf = grown;
+}
+
+/** A byte of a jsonb number (numeric prints digits, `-` and `.`; no exponent). */
+function isNumberByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === MINUS || c === 0x2b || c === 0x65 || c === 0x45;
+}
+
+/**
+ * Whether the jsonb number text `b[from..to)` is what `String(Number(text))` prints:
+ * `-?(0|[1-9]d*)(.d*[1-9])?`, at most 15 digits (so the double is the shortest
+ * form of exactly these digits), not `-0`, and not below 1e-6 (exponent form).
+ */
+function plainNumber(b: Buffer, from: number, to: number): boolean {
+  let i = from;
+  if (b[i] === MINUS) i++;
+  const intStart = i;
+  while (i < to && b[i] >= 0x30 && b[i] <= 0x39) i++;
+  const intLen = i - intStart;
+  if (intLen === 0 || (intLen > 1 && b[intStart] === 0x30)) return false;
+  const zeroInt = intLen === 1 && b[intStart] === 0x30;
+  let digits = zeroInt ? 0 : intLen;
+  if (i === to) return digits <= 15 && !(zeroInt && b[from] === MINUS);
+  if (b[i] !== 0x2e) return false;
+  i++;
+  const fracStart = i;
+  while (i < to && b[i] >= 0x30 && b[i] <= 0x39) i++;
+  if (i !== to || i === fracStart || b[to - 1] === 0x30) return false;
+  digits += to - fracStart;
+  if (zeroInt) {
+    let zeros = 0;
+    while (b[fracStart + zeros] === 0x30) zeros++;
+    if (zeros >= 6) return false;
+  }
+  return digits <= 15;
 }
