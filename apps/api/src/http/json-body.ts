@@ -1,7 +1,4 @@
-import { findUnstorableJson, type FieldError, ValidationError } from '@aos/logs-domain';
-
-// eslint-disable-next-line no-control-regex -- the characters a path must not echo raw
-const CONTROL_CHARACTERS = /[\u0000-\u001f]/g;
+import { findUnsafeJson, ValidationError } from '@aos/logs-domain';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -29,7 +26,8 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     throw ValidationError.field('body', 'is not valid JSON');
   }
-  const unstorable = findUnstorableJson(value) ?? findPoisonedKey(value);
+  // One walk: NUL, unpaired surrogates, depth, then prototype-poisoning keys.
+  const unstorable = findUnsafeJson(value, POISONED_KEYS, poisonedKeyMessage);
   if (unstorable) {
     throw ValidationError.field(`body.${unstorable.field}`, unstorable.message);
   }
@@ -37,30 +35,12 @@ export function parseJsonBody(body: Buffer): unknown {
 }
 
 /**
- * The first `__proto__`, `constructor` or `prototype` key in a parsed value
- * (whose depth findUnstorableJson has already bounded).
+ * Nest's ValidationPipe silently deletes these keys anywhere in a body; a
+ * silently altered step would no longer match the client's own hash, so they
+ * are refused instead.
  */
-export function findPoisonedKey(value: unknown): FieldError | null {
-  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '$' }];
-  while (stack.length > 0) {
-    const { value: current, path } = stack.pop() as { value: unknown; path: string };
-    if (current === null || typeof current !== 'object') continue;
-    if (Array.isArray(current)) {
-      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: `${path}[${i}]` });
-      continue;
-    }
-    const entries = Object.entries(current as Record<string, unknown>);
-    for (const [key] of entries) {
-      // Nest's ValidationPipe silently deletes these keys anywhere in a body; a
-      // silently altered step would no longer match the client's own hash, so
-      // they are refused instead.
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-        return { field: `${path}.${key}`, message: `key ${key} is not allowed (it cannot be stored unaltered)` };
-      }
-    }
-    for (let i = entries.length - 1; i >= 0; i--) {
-      stack.push({ value: entries[i][1], path: `${path}.${entries[i][0].replace(CONTROL_CHARACTERS, '?')}` });
-    }
-  }
-  return null;
+const POISONED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function poisonedKeyMessage(key: string): string {
+  return `key ${key} is not allowed (it cannot be stored unaltered)`;
 }

@@ -1,4 +1,4 @@
-import { findUnstorableJson } from './json-safety';
+import { findUnsafeJson, findUnstorableJson } from './json-safety';
 
 describe('findUnstorableJson', () => {
   it('accepts ordinary JSON', () => {
@@ -27,5 +27,39 @@ describe('findUnstorableJson', () => {
     let ok: unknown = 1;
     for (let i = 0; i < 64; i++) ok = [ok];
     expect(findUnstorableJson(ok)).toBeNull();
+  });
+});
+
+describe('findUnsafeJson', () => {
+  const forbidden = new Set(['__proto__', 'constructor', 'prototype']);
+  const why = (key: string) => `key ${key} is not allowed`;
+  const parse = (text: string) => JSON.parse(text) as unknown;
+
+  it('accepts ordinary JSON', () => {
+    expect(findUnsafeJson({ a: [1, 'two', null, true, { b: 'é😀' }] }, forbidden, why)).toBeNull();
+  });
+
+  it('names a forbidden key at any depth, with its path', () => {
+    expect(findUnsafeJson(parse('[{"a":{"__proto__":{}}}]'), forbidden, why)).toEqual({ field: '$[0].a.__proto__', message: 'key __proto__ is not allowed' });
+    expect(findUnsafeJson(parse('{"x\\u0001":{"prototype":1}}'), forbidden, why)?.field).toBe('$.x?.prototype');
+  });
+
+  it("checks an object's own keys before its children", () => {
+    expect(findUnsafeJson(parse('{"a":{"constructor":1},"prototype":2}'), forbidden, why)?.field).toBe('$.prototype');
+  });
+
+  it('reports something unstorable anywhere before a forbidden key', () => {
+    expect(findUnsafeJson(parse('{"constructor":1,"z":"\\u0000"}'), forbidden, why)).toEqual({
+      field: '$.z',
+      message: expect.stringContaining('NUL'),
+    });
+  });
+
+  it('gives the same answer as findUnstorableJson for unstorable values', () => {
+    const cases: unknown[] = [{ a: [{ b: 'x\u0000y' }] }, { ['k\u0000']: 1 }, ['\ud800'], { a: [1, Infinity] }, { a: { b: undefined } }];
+    let deep: unknown = 1;
+    for (let i = 0; i < 65; i++) deep = { k: deep };
+    cases.push(deep);
+    for (const c of cases) expect(findUnsafeJson(c, forbidden, why)).toEqual(findUnstorableJson(c));
   });
 });
