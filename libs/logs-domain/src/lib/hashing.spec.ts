@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, computeStepHash, computeTraceHash, sha256Hex, verifyTraceIntegrity } from './hashing';
+import { canonicalJson, computeStepHash, computeTraceHash, hashStepContent, sha256Hex, stepHashPayload, verifyTraceIntegrity } from './hashing';
 
 // Published vectors live in ../shared/testdata beside the repository.
 const JCS = join(__dirname, '../../../../../shared/testdata/rfc8785-jcs');
@@ -62,6 +62,23 @@ describe('computeStepHash', () => {
     expect(computeStepHash({ ...step, step_type: 'tool_call' })).not.toBe(base);
     expect(computeStepHash({ ...step, input_data: { prompt: 'hi!' } })).not.toBe(base);
     expect(computeStepHash({ ...step, timestamp: '2026-01-20T10:15:30.124Z' })).not.toBe(base);
+  });
+});
+
+describe('hashStepContent', () => {
+  const cases = [
+    { step_index: 0, step_type: 'llm_call', input_data: { prompt: 'hi', b: 1, a: [true, null] }, output_data: null, timestamp: '2026-01-20T10:15:30.123Z' },
+    { step_index: 7, step_type: 'tool_call', timestamp: '2026-01-20T12:15:30+02:00' },
+    { step_index: 2147483647, step_type: 'output', input_data: 'text "quoted"\n\u0001é😀', output_data: [1e21, -0, 0.1, { z: {}, '': [], é: 'x', Z: 1, '10': 1, '9': 2 }], timestamp: new Date(0) },
+    { step_index: 3, step_type: 'input', input_data: 0, output_data: false, timestamp: '2026-01-20t10:15:30.1z' },
+  ];
+
+  it.each(cases.map((c, i) => [i, c] as const))('hashes case %i exactly as JCS of the whole payload', (_i, step) => {
+    const hashed = hashStepContent(step);
+    expect(hashed.content_hash).toBe(sha256Hex(canonicalJson(stepHashPayload(step))));
+    expect(hashed.content_hash).toBe(computeStepHash(step));
+    expect(hashed.input_json).toBe(canonicalJson(step.input_data ?? null));
+    expect(hashed.output_json).toBe(canonicalJson(step.output_data ?? null));
   });
 });
 

@@ -41,7 +41,45 @@ export function stepHashPayload(step: HashableStep): Record<string, JsonValue> {
 
 /** `hex(sha256(JCS({step_index, step_type, input_data, output_data, timestamp})))`. */
 export function computeStepHash(step: HashableStep): string {
-  return sha256Hex(canonicalJson(stepHashPayload(step)));
+  return hashStepContent(step).content_hash;
+}
+
+/** A step hash and the RFC 8785 texts of the step's data, which a caller may store as they are. */
+export interface HashedStepContent {
+  content_hash: string;
+  /** JCS of `input_data` (`null` when absent): valid JSON, ready for a jsonb parameter. */
+  input_json: string;
+  /** JCS of `output_data` (`null` when absent). */
+  output_json: string;
+}
+
+/**
+ * computeStepHash, keeping the canonical JSON of `input_data` and `output_data`
+ * so that the caller need not serialise them again. The hashed text is the
+ * very JCS of stepHashPayload: JCS is compositional, and the payload's keys in
+ * JCS order are input_data, output_data, step_index, step_type, timestamp.
+ */
+export function hashStepContent(step: HashableStep): HashedStepContent {
+  const input_json = canonicalJson(step.input_data ?? null);
+  const output_json = canonicalJson(step.output_data ?? null);
+  if (typeof step.step_index !== 'number' || typeof step.step_type !== 'string') {
+    // Not a well-formed step: the payload as a whole decides (and throws where JCS does).
+    return { content_hash: sha256Hex(canonicalJson(stepHashPayload(step))), input_json, output_json };
+  }
+  const content_hash = createHash('sha256')
+    .update('{"input_data":')
+    .update(input_json)
+    .update(',"output_data":')
+    .update(output_json)
+    .update(',"step_index":')
+    .update(canonicalJson(step.step_index))
+    .update(',"step_type":')
+    .update(canonicalJson(step.step_type))
+    .update(',"timestamp":')
+    .update(canonicalJson(toCanonicalTimestamp(step.timestamp)))
+    .update('}')
+    .digest('hex');
+  return { content_hash, input_json, output_json };
 }
 
 /** `hex(sha256(step hashes concatenated in step_index order))`; no steps hashes "". */

@@ -3,10 +3,10 @@ import {
   type AddStepsResult,
   canonicalJson,
   type CompleteTrace,
-  computeStepHash,
   computeTraceHash,
   ConflictError,
   hashLeaf,
+  hashStepContent,
   type NewStep,
   type NewTrace,
   type NewViolation,
@@ -206,8 +206,8 @@ export class TraceStore {
   }
 
   private async insertSteps(sql: Sql, tenantId: string, traceId: string, steps: PreparedStep[]): Promise<RecordedStep[]> {
-    const rows = steps.map((s) => ({ ...s, step_id: uuidv7() }));
-    // One statement for the whole batch: the rows travel as one JSON document.
+    // One statement for the whole batch: the rows travel as one JSON document,
+    // written here so the data goes in as the canonical text already hashed.
     const inserted = await sql.query<RecordedStep>(
       `INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, level, source, "timestamp",
          tokens, cost_cents, duration_ms, input_data, output_data, metadata, content_hash)
@@ -217,7 +217,7 @@ export class TraceStore {
          "timestamp" timestamptz, tokens int, cost_cents int, duration_ms int, input_data jsonb, output_data jsonb,
          metadata jsonb, content_hash text)
        RETURNING step_id, step_index, content_hash`,
-      [traceId, tenantId, JSON.stringify(rows)],
+      [traceId, tenantId, stepRowsJson(steps)],
     );
     return inserted.map((r) => ({ step_id: r.step_id, step_index: r.step_index, content_hash: r.content_hash }));
   }
@@ -578,15 +578,23 @@ interface PreparedStep {
   tokens: number;
   cost_cents: number;
   duration_ms: number;
-  input_data: unknown;
-  output_data: unknown;
   metadata: unknown;
   content_hash: string;
+  /** RFC 8785 text of input_data / output_data (`null` when absent): hashed, and stored as sent. */
+  input_json: string;
+  output_json: string;
 }
 
 function prepareStep(s: NewStep): PreparedStep {
   const timestamp = toCanonicalTimestamp(s.timestamp);
-  const step = {
+  const { content_hash, input_json, output_json } = hashStepContent({
+    step_index: s.step_index,
+    step_type: s.step_type,
+    input_data: s.input_data,
+    output_data: s.output_data,
+    timestamp,
+  });
+  return {
     step_index: s.step_index,
     step_type: s.step_type,
     level: s.level ?? 'info',
@@ -595,11 +603,53 @@ function prepareStep(s: NewStep): PreparedStep {
     tokens: s.tokens ?? 0,
     cost_cents: s.cost_cents ?? 0,
     duration_ms: s.duration_ms ?? 0,
-    input_data: s.input_data ?? null,
-    output_data: s.output_data ?? null,
     metadata: s.metadata ?? null,
+    content_hash,
+    input_json,
+    output_json,
   };
-  return { ...step, content_hash: computeStepHash(step) };
+}
+
+/**
+ * The JSON array of step rows for jsonb_to_recordset, each with a new step_id.
+ * input_data and output_data are spliced in as their JCS text (valid JSON, the
+ * same value), so the largest part of each step is not serialised twice.
+ */
+function stepRowsJson(steps: readonly PreparedStep[]): string {
+  const j = JSON.stringify;
+  let out = '[';
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    out +=
+      (i === 0 ? '{"step_id":' : ',{"step_id":') +
+      j(uuidv7()) +
+      ',"step_index":' +
+      j(s.step_index) +
+      ',"step_type":' +
+      j(s.step_type) +
+      ',"level":' +
+      j(s.level) +
+      ',"source":' +
+      j(s.source) +
+      ',"timestamp":' +
+      j(s.timestamp) +
+      ',"tokens":' +
+      j(s.tokens) +
+      ',"cost_cents":' +
+      j(s.cost_cents) +
+      ',"duration_ms":' +
+      j(s.duration_ms) +
+      ',"input_data":' +
+      s.input_json +
+      ',"output_data":' +
+      s.output_json +
+      ',"metadata":' +
+      j(s.metadata) +
+      ',"content_hash":' +
+      j(s.content_hash) +
+      '}';
+  }
+  return out + ']';
 }
 
 /** WHERE clauses for the LLM-run filters of spec 4.5, led by the tenant. */
