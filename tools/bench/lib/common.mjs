@@ -14,7 +14,11 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
 const pg = requireFromRoot('pg');
 
-export const API_ENTRY = path.join(ROOT, 'dist/apps/api/main.js');
+// AOS_BENCH_API_ENTRY: a private build (e.g. under dist/), so a bench is not
+// disturbed by someone else rebuilding dist/apps/api meanwhile.
+export const API_ENTRY = process.env.AOS_BENCH_API_ENTRY
+  ? path.resolve(process.env.AOS_BENCH_API_ENTRY)
+  : path.join(ROOT, 'dist/apps/api/main.js');
 /** Admin key of the development tenant in every bench database (AOS_BOOTSTRAP_API_KEY). */
 export const BENCH_API_KEY = 'aos_bench_admin_key_do_not_use_in_production';
 
