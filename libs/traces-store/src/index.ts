@@ -52,4 +52,4 @@ export {
   type StoredCheckpoint,
   type LedgeredRecord,
 } from './lib/ledger.store';
-export { copySystemLogsCsv, systemLogCsvCopy, SettingParams, settingText, SYSTEM_LOG_CSV_COLUMNS, SYSTEM_LOG_CSV_JSON_COLUMNS } from './lib/system-log-csv';
+export { copySystemLogsCsv, systemLogCsvCopy, SettingParams, settingText, SYSTEM_LOG_CSV_COLUMNS, SYSTEM_LOG_CSV_JSON_COLUMNS, SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS } from './lib/system-log-csv';

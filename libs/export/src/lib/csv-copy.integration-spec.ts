@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import type { NewSystemLog, SystemLogFilters } from '@aos/logs-domain';
-import { copySystemLogsCsv, type Scope, SYSTEM_LOG_CSV_COLUMNS, SYSTEM_LOG_CSV_JSON_COLUMNS, SystemLogStore, TenantStore } from '@aos/traces-store';
+import { copySystemLogsCsv, type Scope, SYSTEM_LOG_CSV_COLUMNS, SYSTEM_LOG_CSV_JSON_COLUMNS, SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS, SystemLogStore, TenantStore } from '@aos/traces-store';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '@aos/traces-store/testing';
 import { CopyCsvFramer } from './csv-copy';
 import { cellText, encodeRows, neutraliseFormula } from './formats';
@@ -91,7 +91,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('system-log CSV writte
   /** The CSV through COPY and the framer, with the framer's count and completion. */
   async function viaCopy(scope: Scope, filters: SystemLogFilters = {}) {
     const ends: Array<[number, boolean]> = [];
-    const framer = new CopyCsvFramer({ columns: COLUMNS, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, onEnd: async (n, ok) => void ends.push([n, ok]) });
+    const framer = new CopyCsvFramer({ columns: COLUMNS, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, timestampColumns: SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS, onEnd: async (n, ok) => void ends.push([n, ok]) });
     const done = pipeline(copySystemLogsCsv(t.db, scope, filters), framer);
     const buf = await bytes(framer);
     await done;
@@ -194,7 +194,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('system-log CSV writte
       ),
     );
     const ends: Array<[number, boolean]> = [];
-    const framer = new CopyCsvFramer({ columns: COLUMNS, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, onEnd: async (n, ok) => void ends.push([n, ok]) });
+    const framer = new CopyCsvFramer({ columns: COLUMNS, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, timestampColumns: SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS, onEnd: async (n, ok) => void ends.push([n, ok]) });
     let written = 0;
     const reader = new Writable({
       highWaterMark: 1,

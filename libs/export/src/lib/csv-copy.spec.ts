@@ -30,21 +30,27 @@ const copyTextOf = (rs: Array<{ a: string | null; ctx: string | null; b: string 
   rs.map((r) => [copyField(r.a), copyField(r.ctx === null ? null : `\x01${r.ctx}`), copyField(r.b === '' ? null : r.b)].join(',') + '\n').join('');
 const copyText = copyTextOf(rows.map((r) => ({ ...r, ctx: r.ctx === null ? null : jsonbText(r.ctx) })));
 
-async function frame(chunks: Buffer[]): Promise<{ text: string; ends: Array<[number, boolean]> }> {
+async function frame(
+  chunks: Buffer[],
+  options: { columns: string[]; jsonColumns: number[]; timestampColumns?: number[] } = { columns, jsonColumns: [1] },
+): Promise<{ text: string; ends: Array<[number, boolean]> }> {
   const ends: Array<[number, boolean]> = [];
-  const framer = new CopyCsvFramer({ columns, jsonColumns: [1], onEnd: async (n, ok) => void ends.push([n, ok]) });
+  const framer = new CopyCsvFramer({ ...options, onEnd: async (n, ok) => void ends.push([n, ok]) });
   const out: Buffer[] = [];
   await pipeline(Readable.from(chunks), framer, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
   return { text: Buffer.concat(out).toString('utf8'), ends };
 }
 
 /** What encodeRows writes for the rows as node-pg gives them (jsonb parsed with JSON.parse). */
-async function expected(rs: Array<{ ctx: unknown }> = rows.map((r) => ({ ...r, ctx: r.ctx === null ? null : JSON.parse(jsonbText(r.ctx)) }))): Promise<string> {
+async function expected(
+  rs: Array<{ ctx: unknown }> = rows.map((r) => ({ ...r, ctx: r.ctx === null ? null : JSON.parse(jsonbText(r.ctx)) })),
+  cols: string[] = columns,
+): Promise<string> {
   async function* gen() {
     yield* rs as unknown as Record<string, unknown>[];
   }
   const out: Buffer[] = [];
-  for await (const c of encodeRows(gen(), 'csv', columns)) out.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  for await (const c of encodeRows(gen(), 'csv', cols)) out.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
   return Buffer.concat(out).toString('utf8');
 }
 
@@ -86,6 +92,31 @@ describe(CopyCsvFramer.name, () => {
       if (got.text !== want) throw new Error(`differs when cut at ${cut}: ${JSON.stringify(got.text)}`);
     }
     expect((await frame([...input].map((b) => Buffer.from([b])))).text).toBe(want);
+  });
+
+  it('writes UTC timestamp text as toISOString writes it (milliseconds, cut), however the input is cut', async () => {
+    const stamps = ['2026-01-20 10:00:00', '2026-01-20 10:00:00.5', '2026-01-20 10:00:00.05', '2026-01-20 10:00:00.123', '2026-01-20 23:59:59.999999', '0099-12-31 00:00:01.0001', null];
+    const input = Buffer.from(stamps.map((t, i) => `r${i},${t ?? ''},${copyField(`\x01{"i": ${i}}`)},${t ?? ''}\n`).join(''));
+    const want = await expected(
+      stamps.map((t, i) => {
+        // What node-pg gives for the timestamptz (postgres-date) and encodeRows prints.
+        const iso = t === null ? null : new Date(Date.UTC(+t.slice(0, 4), +t.slice(5, 7) - 1, +t.slice(8, 10), +t.slice(11, 13), +t.slice(14, 16), +t.slice(17, 19), 1000 * parseFloat(t.slice(19) || '0')));
+        if (iso && t) iso.setUTCFullYear(+t.slice(0, 4));
+        return { a: `r${i}`, t: iso?.toISOString() ?? null, ctx: { i }, u: iso?.toISOString() ?? null };
+      }),
+      ['a', 't', 'ctx', 'u'],
+    );
+    expect(want).toContain('0099-12-31T00:00:01.000Z,');
+    expect(want).toContain('2026-01-20T23:59:59.999Z\r\n');
+    const framed = (chunks: Buffer[]) => frame(chunks, { columns: ['a', 't', 'ctx', 'u'], jsonColumns: [2], timestampColumns: [1, 3] });
+    expect((await framed([input])).text).toBe(want);
+    for (let cut = 0; cut <= input.length; cut++) {
+      const got = await framed([input.subarray(0, cut), input.subarray(cut)]);
+      if (got.text !== want) throw new Error(`differs when cut at ${cut}: ${JSON.stringify(got.text)}`);
+    }
+    for (const bad of ['infinity', '2026-01-20 10:00:00 BC', '12026-01-20 10:00:00', '01/20/2026 10:00:00.5', '2026-01-20T10:00:00']) {
+      await expect(framed([Buffer.from(`x,${bad},,\n`)])).rejects.toThrow(/unexpected timestamp text/);
+    }
   });
 
   it('writes only the BOM and header for no rows', async () => {

@@ -15,7 +15,7 @@ import {
   verifyTraceIntegrity,
 } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
-import { AuditLogStore, copySystemLogsCsv, Database, EvidenceContextStore, SYSTEM_LOG_CSV_JSON_COLUMNS, SystemLogStore, TraceStore } from '@aos/traces-store';
+import { AuditLogStore, copySystemLogsCsv, Database, EvidenceContextStore, SYSTEM_LOG_CSV_JSON_COLUMNS, SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS, SystemLogStore, TraceStore } from '@aos/traces-store';
 import { CopyCsvFramer } from './csv-copy';
 import { CONTENT_TYPES, encodeRows, type ExportFormat } from './formats';
 
@@ -86,7 +86,12 @@ export class LogExportService {
     if (format === 'csv' && topic === 'system' && this.db.kind === 'postgres') {
       // PostgreSQL writes the CSV (COPY, cells rendered in SQL exactly as encodeRows
       // renders them): ~5x the rows/s of encoding in JavaScript, memory at the pipe's buffers.
-      const framer = new CopyCsvFramer({ columns: EXPORT_COLUMNS.system, jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS, onEnd: audited });
+      const framer = new CopyCsvFramer({
+        columns: EXPORT_COLUMNS.system,
+        jsonColumns: SYSTEM_LOG_CSV_JSON_COLUMNS,
+        timestampColumns: SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS,
+        onEnd: audited,
+      });
       pipeline(copySystemLogsCsv(this.db, { tenantId: actor.tenantId }, filters as SystemLogFilters), framer, () => undefined);
       return { ...file, stream: framer };
     }

@@ -44,9 +44,13 @@ function guarded(expr: string): string {
   return `CASE WHEN left(${expr}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${expr} ELSE nullif(${expr}, '') END`;
 }
 
-/** A timestamp as `Date.prototype.toISOString` writes it (UTC, milliseconds, `Z`). */
-function isoText(expr: string): string {
-  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/**
+ * A timestamp for the framer (libs/export CopyCsvFramer, `timestampColumns`): its UTC
+ * text, `YYYY-MM-DD HH:MI:SS[.ffffff]` (DateStyle ISO), which the framer writes as
+ * `Date.prototype.toISOString` does. A fifth of `to_char`'s cost for PostgreSQL.
+ */
+function utcText(expr: string): string {
+  return `(${expr} AT TIME ZONE 'UTC')::text`;
 }
 
 /**
@@ -63,19 +67,21 @@ function markedJson(expr: string): string {
 export const SYSTEM_LOG_CSV_COLUMNS = ['log_id', 'tenant_id', 'level', 'source', 'message', 'timestamp', 'context', 'trace_id', 'request_id', 'created_at'] as const;
 /** Indexes of the marked JSON columns of the statement (`context`). */
 export const SYSTEM_LOG_CSV_JSON_COLUMNS: readonly number[] = [6];
+/** Indexes of the UTC timestamp text columns of the statement (`timestamp`, `created_at`). */
+export const SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS: readonly number[] = [5, 9];
 
 /**
  * The `COPY ... TO STDOUT WITH (FORMAT csv)` statement of a system-log export:
  * the rows and order of `SystemLogStore.stream` (same filters, same predicates),
- * every cell but `context` (index 6, marked JSON) already rendered as the
- * JavaScript CSV encoder renders it. No header, `\n` after each record (the
+ * every cell but `context` (index 6, marked JSON) and the timestamps (5 and 9, UTC
+ * text) already rendered as the JavaScript CSV encoder renders it. No header, `\n` after each record (the
  * framer adds the BOM and header, writes `\r\n` and renders the JSON cells).
  */
 export function systemLogCsvCopy(scope: Scope, filters: SystemLogFilters): { sql: string; settings: Array<[string, string]> } {
   const p = new SettingParams();
   const where = filterClauses(p, scope, filters);
-  const select = `SELECT log_id, tenant_id, ${guarded('level')}, ${guarded('source')}, ${guarded('message')}, ${isoText('"timestamp"')},
-      ${markedJson('context')}, ${guarded('trace_id')}, ${guarded('request_id')}, ${isoText('created_at')}
+  const select = `SELECT log_id, tenant_id, ${guarded('level')}, ${guarded('source')}, ${guarded('message')}, ${utcText('"timestamp"')},
+      ${markedJson('context')}, ${guarded('trace_id')}, ${guarded('request_id')}, ${utcText('created_at')}
     FROM system_logs WHERE ${where.join(' AND ')} ORDER BY "timestamp", log_id`;
   return { sql: `COPY (${select}) TO STDOUT WITH (FORMAT csv)`, settings: p.settings() };
 }
