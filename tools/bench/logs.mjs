@@ -98,11 +98,26 @@ const only = args.only ? new RegExp(args.only, 'i') : null;
 const wanted = (name) => !only || only.test(name);
 
 const PLATFORM_KEY = 'aos_bench_platform_key_do_not_use_in_production';
-const SEED_VERSION = 1;
+const SEED_VERSION = 3; // v3: system_logs_search (search off the insert path) with level, source, day lexemes
 const seedSignature = () => `aos-bench-logs v${SEED_VERSION} logs=${args.logs} days=${args.days}`;
 // ------------------------------------------------------------------ content
 
 // ------------------------------------------------------------------ 1. ingestion
+
+/** Logs waiting for the system-log search indexer (queued by the insert trigger). */
+async function backlog(owner) {
+  return Number((await owner.query(`SELECT coalesce(sum(cardinality(log_ids)), 0)::bigint AS n FROM system_logs_search_queue`)).rows[0].n);
+}
+
+/** Waits until the API's indexer has emptied the queue; answers seconds. */
+async function waitForIndexer(owner, what, timeoutS = 900) {
+  const t0 = performance.now();
+  for (let n = await backlog(owner); n > 0; n = await backlog(owner)) {
+    if (performance.now() - t0 > timeoutS * 1000) throw new Error(`the search indexer left ${n} logs queued after ${timeoutS} s (${what})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return (performance.now() - t0) / 1000;
+}
 
 async function ingestion(api, owner, tenant, key) {
   const r = rng(11);
@@ -140,6 +155,7 @@ async function ingestion(api, owner, tenant, key) {
   };
   log(`warm-up: ${fmtInt(args.warmup)} logs over HTTP`);
   await send(warm.bodies, false);
+  log(`warm-up indexed in ${fmt(await waitForIndexer(owner, 'warm-up'), 1)} s more`);
 
   // Baseline: the same rows (fresh ids) by COPY, 4 streams, into the same table.
   const copyFrom = requireFromRoot('pg-copy-streams').from;
@@ -174,18 +190,28 @@ async function ingestion(api, owner, tenant, key) {
   const copySeconds = (performance.now() - c0) / 1000;
   rmSync(tmp, { recursive: true, force: true });
   log(`baseline: COPY ${fmtInt(args.ingest / copySeconds)} logs/s (${fmt(copySeconds, 2)} s)`);
+  // The COPYed rows were queued by the insert trigger like any other: index them before measuring.
+  log(`COPYed rows indexed in ${fmt(await waitForIndexer(owner, 'COPY baseline'), 1)} s more`);
   await owner.query('CHECKPOINT');
 
   const before = Number((await owner.query(`SELECT count(*) AS n FROM system_logs WHERE tenant_id = $1`, [tenant])).rows[0].n);
   const cpu0 = cpuSnapshot(api.pid, backendPids(args.db));
   const http = await send(measured.bodies, true);
   const cpu = cpuDelta(cpu0, cpuSnapshot(api.pid, [...new Set([...Object.keys(cpu0.backends).map(Number), ...backendPids(args.db)])]));
+  // The indexer ran concurrently (its CPU is in the PostgreSQL and API figures above); what it left is drained now.
+  const left = await backlog(owner);
+  const d0 = cpuSnapshot(api.pid, backendPids(args.db));
+  const drainSeconds = await waitForIndexer(owner, 'measured ingestion');
+  const dcpu = cpuDelta(d0, cpuSnapshot(api.pid, [...new Set([...Object.keys(d0.backends).map(Number), ...backendPids(args.db)])]));
+  const indexedTenant = Number((await owner.query(`SELECT count(*) AS n FROM system_logs_search WHERE tenant_id = $1`, [tenant])).rows[0].n);
   const after = Number((await owner.query(`SELECT count(*) AS n FROM system_logs WHERE tenant_id = $1`, [tenant])).rows[0].n);
   if (after - before !== args.ingest) throw new Error(`system_logs gained ${after - before} rows, expected ${args.ingest}`);
+  if (indexedTenant !== after) throw new Error(`system_logs_search holds ${indexedTenant} rows of the writer tenant, system_logs ${after}`);
   client.close();
   const rate = args.ingest / http.seconds;
   const copyRate = args.ingest / copySeconds;
   log(`measured: ${fmtInt(rate)} logs/s (${fmt(http.seconds, 2)} s), ratio ${fmt(rate / copyRate, 3)} of COPY`);
+  log(`search indexer: ${fmtInt(left)} logs still queued at the end, drained in ${fmt(drainSeconds, 2)} s (${fmtInt(left / Math.max(drainSeconds, 1e-3))} logs/s alone)`);
   return {
     logs: args.ingest,
     batch: args.batch,
@@ -194,6 +220,13 @@ async function ingestion(api, owner, tenant, key) {
     http: { seconds: http.seconds, logs_per_s: rate, batch_ms: summarize(http.lat) },
     copy: { seconds: copySeconds, logs_per_s: copyRate, streams: files.length },
     ratio_vs_copy: rate / copyRate,
+    indexer: {
+      backlog_at_end: left,
+      drain_seconds: drainSeconds,
+      drain_logs_per_s: left / Math.max(drainSeconds, 1e-3),
+      indexed_during_ingest: args.ingest - left,
+      drain_cpu_s: { api: dcpu.api_s, pg: dcpu.pg_backends_s },
+    },
     cpu_s_per_10k_logs: Object.fromEntries(Object.entries({ api: cpu.api_s, pg: cpu.pg_backends_s, client: cpu.client_s, other: cpu.other_s }).map(([k, v]) => [k, (v * 10_000) / args.ingest])),
     machine_busy_pct: (100 * cpu.machine_busy_s) / cpu.wall_s / os.cpus().length,
   };
@@ -436,11 +469,12 @@ await runBench(async (onCleanup) => {
   const sizes = (
     await owner.query(
       `SELECT (SELECT count(*) FROM system_logs WHERE tenant_id = $1)::bigint AS tenant_logs, (SELECT count(*) FROM system_logs)::bigint AS all_logs,
-         pg_size_pretty(pg_total_relation_size('system_logs')) AS table_size, pg_size_pretty(pg_relation_size('system_logs_search_idx')) AS gin_size`,
+         pg_size_pretty(pg_total_relation_size('system_logs')) AS table_size, pg_size_pretty(pg_relation_size('system_logs_search_vector_idx')) AS gin_size,
+         pg_size_pretty(pg_total_relation_size('system_logs_search')) AS search_size`,
       [searchTenant.id],
     )
   ).rows[0];
-  log(`system_logs: ${fmtInt(Number(sizes.all_logs))} rows (${fmtInt(Number(sizes.tenant_logs))} in the searched tenant), ${sizes.table_size}, GIN ${sizes.gin_size}`);
+  log(`system_logs: ${fmtInt(Number(sizes.all_logs))} rows (${fmtInt(Number(sizes.tenant_logs))} in the searched tenant), ${sizes.table_size}; system_logs_search ${sizes.search_size}, GIN ${sizes.gin_size}`);
 
   // Writes go to a second tenant created through the platform key, so the searched data stays as seeded.
   const writer = await newTenant(`bench-logs-writer-${Date.now()}`);
@@ -500,7 +534,12 @@ await runBench(async (onCleanup) => {
       ) + '\n',
     );
     const k = g.cpu_s_per_10k_logs;
-    process.stdout.write(`CPU s per 10k logs: API ${fmt(k.api, 2)}, PostgreSQL ${fmt(k.pg, 2)}, client ${fmt(k.client, 2)}, rest of machine ${fmt(k.other, 2)}; machine busy ${fmt(g.machine_busy_pct, 0)} %\n\n`);
+    process.stdout.write(`CPU s per 10k logs: API ${fmt(k.api, 2)}, PostgreSQL ${fmt(k.pg, 2)}, client ${fmt(k.client, 2)}, rest of machine ${fmt(k.other, 2)}; machine busy ${fmt(g.machine_busy_pct, 0)} %\n`);
+    const ix = g.indexer;
+    process.stdout.write(
+      `Search indexer: ${fmtInt(ix.indexed_during_ingest)} of ${fmtInt(g.logs)} logs indexed while ingesting; ${fmtInt(ix.backlog_at_end)} left, drained in ${fmt(ix.drain_seconds, 2)} s ` +
+        `(${fmtInt(ix.drain_logs_per_s)} logs/s; PostgreSQL CPU ${fmt(ix.backlog_at_end ? (ix.drain_cpu_s.pg * 10_000) / ix.backlog_at_end : 0, 2)} s per 10k logs drained)\n\n`,
+    );
   }
   if (results.audit) {
     process.stdout.write('Audit log single-row writes (POST /api/v1/logs/audit vs INSERT through node-pg as aos_app), ms\n\n');

@@ -34,6 +34,7 @@ export {
   EXPORT_JOB_NAMESPACE,
 } from './lib/export-job.store';
 export { StepSearchIndexer, type StepSearchIndexerOptions } from './lib/step-search-indexer';
+export { SystemLogSearchIndexer, type SystemLogSearchIndexerOptions } from './lib/system-log-search-indexer';
 export {
   RetentionStore,
   type StoredRetentionPolicy,

@@ -51,7 +51,7 @@ export async function seedSystemLogs(args, owner, tenantId, noiseTenantId) {
   log(`seeding ${fmtInt(N)} system logs over ${args.days} days with SQL (+2% in another tenant)`);
   const idx = (
     await owner.query(
-      `SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = 'system_logs'
+      `SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename IN ('system_logs', 'system_logs_search')
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
     )
   ).rows;
@@ -79,8 +79,11 @@ export async function seedSystemLogs(args, owner, tenantId, noiseTenantId) {
     args.seedWorkers,
     chunks.map(([lo, hi]) => async (c) => {
       // Rows numbered in time order (append-only logs arrive in time order); every 51st row belongs to the other tenant.
+      // The search rows are written in the same statement, as aos_index_system_log_search() would write them, and
+      // the batch the insert trigger queued is removed in the same transaction (the API's indexer never sees it).
+      await c.query('BEGIN');
       await c.query(
-        `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id, created_at)
+        `WITH ins AS (INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id, created_at)
          SELECT gen_random_uuid(), CASE WHEN i % 51 = 50 THEN $6::uuid ELSE $5::uuid END, y.level, ($4::text[])[1 + floor(array_length($4::text[], 1) * power(x.r3, 2))::int],
            (CASE y.level ${prefixes} END) || ': ' || p.phrase
              || CASE WHEN x.r4 < ${MARKERS.common[1]} THEN ' ${MARKERS.common[0]}' ELSE '' END
@@ -100,9 +103,14 @@ export async function seedSystemLogs(args, owner, tenantId, noiseTenantId) {
              (hashint8(i) & 2147483647) % 5000 AS pid) x
          CROSS JOIN LATERAL (SELECT ${levels} AS level) y
          JOIN bench_phrases p ON p.id = x.pid
-         ORDER BY i`,
+         ORDER BY i
+         RETURNING log_id, tenant_id, "timestamp", level, source, message, context)
+         INSERT INTO system_logs_search (log_id, tenant_id, "timestamp", level, source, search_vector)
+         SELECT log_id, tenant_id, "timestamp", level, source, aos_system_log_search_vector(tenant_id, "timestamp", message, context) FROM ins`,
         [lo, hi, total, SOURCES, tenantId, noiseTenantId, args.days],
       );
+      await c.query(`DELETE FROM system_logs_search_queue WHERE xmin = pg_current_xact_id()::xid`);
+      await c.query('COMMIT');
       done += hi - lo;
       const rate = done / ((performance.now() - tl) / 1000);
       log(`system logs ${fmtInt(done)} / ${fmtInt(total)}, ${fmtInt(rate)} rows/s, eta ${fmt((total - done) / rate, 0)} s`);
@@ -123,6 +131,7 @@ export async function seedSystemLogs(args, owner, tenantId, noiseTenantId) {
   await owner.query(`DROP TABLE bench_phrases`);
   await owner.query(`SET maintenance_work_mem = '1GB'`);
   await owner.query(`VACUUM (ANALYZE) system_logs`);
+  await owner.query(`VACUUM (ANALYZE) system_logs_search`);
   const seconds = (performance.now() - t0) / 1000;
   log(`seeded in ${fmt(seconds, 0)} s`);
   return seconds;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { AUDIT_ACTIONS } from '@aos/logs-domain';
-import { TenantStore } from '@aos/traces-store';
+import { SystemLogSearchIndexer, TenantStore } from '@aos/traces-store';
 import { BOOTSTRAP_KEY, type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 20, 10, minute)).toISOString();
@@ -25,6 +25,8 @@ describe('System and audit logs over HTTP', () => {
   }, 60_000);
   afterAll(() => e?.close());
 
+  /** System-log full text is indexed in the background (within about a second): tests that search wait for it. */
+  const indexed = () => e.app.get(SystemLogSearchIndexer).drain();
   const json = async (res: Response) => (await res.json()) as any;
   const get = async (path: string, key: string | null = admin) => {
     const res = await e.request('GET', path, { key });
@@ -58,6 +60,7 @@ describe('System and audit logs over HTTP', () => {
       expect(single.body).toEqual({ logs: [{ log_id: expect.any(String) }] });
       ids = [...batch.body.logs, ...single.body.logs].map((l: any) => l.log_id);
       expect(ids).toHaveLength(4);
+      await indexed();
     });
 
     it('lists them newest first with pagination and filters_applied, and answers one by id with its topic', async () => {
@@ -113,6 +116,19 @@ describe('System and audit logs over HTTP', () => {
       expect(p2.body.pagination).toMatchObject({ page: 2, next_cursor: null });
       expect((await get('/api/v1/logs/system?limit=2&offset=2&order=asc')).body.items.map((i: any) => i.log_id)).toEqual(ids.slice(2));
       expect400(await get(`/api/v1/logs/system?limit=3&order=desc&cursor=${p1.body.pagination.next_cursor}`), 'cursor');
+    });
+
+    it('makes a written log searchable within about a second, by the app’s own background indexer', async () => {
+      const marker = `lateindexed${Date.now()}`;
+      const t0 = Date.now();
+      const id = (await post('/api/v1/logs/system', sysLog({ message: `found by ${marker}` }))).body.logs[0].log_id;
+      let found: string[] = [];
+      while (!found.includes(id) && Date.now() - t0 < 5000) {
+        found = (await get(`/api/v1/logs/system?search=${marker}`)).body.items.map((i: any) => i.log_id);
+        if (!found.includes(id)) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(found).toEqual([id]);
+      expect(Date.now() - t0).toBeLessThan(2000);
     });
 
     it('keeps the writer’s event time, at millisecond precision in UTC', async () => {
@@ -270,6 +286,7 @@ describe('System and audit logs over HTTP', () => {
       const trace = await post('/api/v1/traces', { run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'router-bot' });
       traceId = trace.body.trace_id;
       systemId = (await post('/api/v1/logs/system', sysLog({ message: 'cross topic marker kiwi' }))).body.logs[0].log_id;
+      await indexed();
       auditId = (await post('/api/v1/logs/audit', { action: 'run_started', resource_type: 'run', details: { note: 'kiwi' } })).body.log_id;
     });
 
@@ -352,6 +369,7 @@ describe('System and audit logs over HTTP', () => {
     const sys = (await post('/api/v1/logs/system', sysLog({ message: `secret ${marker}`, request_id: `req-${marker}` }))).body.logs[0].log_id;
     const aud = (await post('/api/v1/logs/audit', { action: 'override_requested', resource_type: 'policy', details: { note: marker } })).body.log_id;
     const other = (await e.newTenant('admin')).key;
+    await indexed();
 
     for (const id of [sys, aud]) expect((await get(`/api/v1/logs/${id}`, other)).status).toBe(404);
     for (const path of [
@@ -388,6 +406,7 @@ describe('System and audit logs over HTTP', () => {
     expect(written.status).toBe(201);
     const id = written.body.logs[0].log_id;
     const mine = (await post('/api/v1/logs/system', sysLog({ message: `tenant ${marker}` }))).body.logs[0].log_id;
+    await indexed();
 
     const list = await get(`/api/v1/logs/system?search=${marker}`, PLATFORM_KEY);
     expect(list.status).toBe(200);

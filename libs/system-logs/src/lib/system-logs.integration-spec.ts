@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NotFoundError, ValidationError } from '@aos/logs-domain';
-import { type Scope, SystemLogStore, TenantStore } from '@aos/traces-store';
+import { type Scope, SystemLogSearchIndexer, SystemLogStore, TenantStore } from '@aos/traces-store';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '@aos/traces-store/testing';
 import { PlatformLogger } from './platform-logger';
 import { runWithRequestContext } from './request-context';
@@ -43,6 +43,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogService on %
       { level: 'info', source: 'checkout', message: 'order shipped', timestamp: '2026-01-20T11:00:00.000Z' },
     ]);
     expect(many.map((l) => l.message)).toEqual(['order placed', 'order shipped']);
+    await new SystemLogSearchIndexer(t.db).drain(); // full text is indexed off the write path
 
     const all = await service.searchLogs(tenant);
     expect(all.items.map((l) => l.message)).toEqual(['card declined by issuer', 'order shipped', 'order placed']);
@@ -64,6 +65,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogService on %
   it('keeps platform logs and tenant logs apart', async () => {
     const ops = await service.log(platform, { level: 'critical', source: 'Bootstrap', message: 'disk almost full' });
     expect(ops.tenant_id).toBeNull();
+    await new SystemLogSearchIndexer(t.db).drain();
     expect((await service.searchLogs(tenant, { search: 'disk' })).items).toEqual([]);
     expect((await service.searchLogs(other)).items).toEqual([]);
     expect((await service.searchLogs(platform, { search: 'disk' })).items).toEqual([ops]);
@@ -86,6 +88,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogService on %
     expect(logger.pending).toBe(2);
 
     await app.close();
+    await new SystemLogSearchIndexer(t.db).drain();
     const stored = (await service.searchLogs(platform, { search: marker, order: 'asc' })).items;
     expect(stored).toEqual([
       expect.objectContaining({ tenant_id: null, level: 'error', source: 'RetentionPurge', message: `purge ${marker} failed`, request_id: null }),

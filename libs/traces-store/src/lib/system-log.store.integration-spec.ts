@@ -3,6 +3,7 @@ import { NotFoundError, type NewSystemLog, type SystemLogListQuery, ValidationEr
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import type { Scope, Sql } from './database/database';
 import { SystemLogStore } from './system-log.store';
+import { SystemLogSearchIndexer } from './system-log-search-indexer';
 import { TenantStore } from './tenant.store';
 
 const at = (minute: number, second = 0) => new Date(Date.UTC(2026, 0, 20, 10, minute, second)).toISOString();
@@ -24,6 +25,7 @@ const page = (extra: Partial<SystemLogListQuery> = {}): SystemLogListQuery => ({
 describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s', (kind) => {
   let t: TestDatabase;
   let store: SystemLogStore;
+  let indexer: SystemLogSearchIndexer;
   let tenants: TenantStore;
   let tenantA: Scope;
   let tenantB: Scope;
@@ -32,6 +34,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
   beforeAll(async () => {
     t = await openTestDatabase(kind);
     store = new SystemLogStore(t.db);
+    indexer = new SystemLogSearchIndexer(t.db);
     tenants = new TenantStore(t.db);
     tenantA = { tenantId: (await tenants.createTenant('a', 'none')).tenant_id };
     tenantB = { tenantId: (await tenants.createTenant('b', 'none')).tenant_id };
@@ -135,6 +138,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
       log({ message: 'retrying', context: { reason: 'connection refused by upstream' }, timestamp: at(2) }),
       log({ message: 'done', trace_id: trace, request_id: 'req-7f3a9c12', timestamp: at(3) }),
     ]);
+    await indexer.drain();
     const search = (s: string) => store.list(scope, page({ search: s })).then((r) => r.items.map((i) => i.message));
     expect(await search('timeouts gateway')).toEqual([]); // websearch: every word must match ("timeouts" is not "timed")
     expect(await search('gateway TIMED')).toEqual(['Payment gateway timed out after 30s']);
@@ -178,6 +182,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
       log({ timestamp: at(1), message: 'first', level: 'error' }),
       log({ timestamp: at(2), message: 'second' }),
     ]);
+    await indexer.drain();
     const collect = async (s: Scope, f = {}) => {
       const out: string[] = [];
       for await (const l of store.stream(s, f)) out.push(l.message);
@@ -193,6 +198,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
     const [mine] = await store.insertMany(tenantA, [log({ message: 'tenant secret zanzibar', request_id: 'req-shared-1' })]);
     const [ops] = await store.insertMany(platform, [log({ message: 'platform startup zanzibar', source: 'Bootstrap', request_id: 'req-shared-1' })]);
     expect(ops.tenant_id).toBeNull();
+    await indexer.drain();
 
     await expect(store.get(tenantB, mine.log_id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.get(platform, mine.log_id)).rejects.toBeInstanceOf(NotFoundError);

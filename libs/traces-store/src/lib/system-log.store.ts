@@ -84,6 +84,7 @@ export class SystemLogStore {
 
   /** The system-log list: filters of spec 4.5, full-text search, keyset or offset paging, capped count. */
   async list(scope: Scope, query: SystemLogListQuery): Promise<Page<SystemLog>> {
+    if (bySearchTable(query)) return this.listBySearchTable(scope, query);
     const p = new Params();
     const where = filterClauses(p, scope, query);
     return this.db.transaction(scope, (sql) =>
@@ -104,6 +105,43 @@ export class SystemLogStore {
         toSystemLog,
       ),
     );
+  }
+
+  /**
+   * A full-text search whose other filters (level, source, time window) the search
+   * table holds too: the page, its capped count and its cursor are computed on
+   * `system_logs_search` alone (narrow rows, the GIN index with the window's day
+   * lexemes, or its time index), and `system_logs` is read only for the page's
+   * rows. Same rows, order and cursors as the general path (a search row exists
+   * exactly for each indexed log; the purge removes both together).
+   */
+  private async listBySearchTable(scope: Scope, query: SystemLogListQuery): Promise<Page<SystemLog>> {
+    const p = new Params();
+    const where = searchTableClauses(p, scope, query, query.search!);
+    return this.db.transaction(scope, async (sql) => {
+      const page = await listPage(
+        sql,
+        {
+          table: 'system_logs_search s',
+          alias: 's',
+          columns: 's.log_id, s."timestamp"',
+          where,
+          params: p,
+          sortFields: SYSTEM_LOG_SORT_FIELDS,
+          sort: query.sort,
+          order: query.order,
+          limit: query.limit,
+          offset: query.offset,
+          cursor: query.cursor,
+        },
+        (row) => ({ id: String(row['log_id']) }),
+      );
+      if (page.items.length === 0) return { ...page, items: [] };
+      const ids = page.items.map((i) => i.id);
+      const rows = await sql.query(`SELECT ${SYSTEM_LOG_COLUMNS} FROM system_logs WHERE log_id = ANY($1::uuid[])`, [ids]);
+      const byId = new Map(rows.map((r) => [String(r['log_id']), toSystemLog(r)]));
+      return { ...page, items: ids.map((id) => byId.get(id)).filter((l): l is SystemLog => l !== undefined) };
+    });
   }
 
   /**
@@ -148,13 +186,70 @@ export function filterClauses(p: Params, scope: Scope, filters: SystemLogFilters
   if (filters.trace_id != null) where.push(`trace_id = ${p.add(filters.trace_id)}`);
   if (filters.request_id != null) where.push(`request_id = ${p.add(filters.request_id)}`);
   where.push(...timeRangeClauses(p, `"timestamp"`, filters));
-  if (filters.search?.trim()) where.push(searchClause(p, filters.search));
+  if (filters.search?.trim()) where.push(searchClause(p, scope, filters, filters.search));
   return where;
 }
 
-/** Full text over message and context (websearch syntax); an id-shaped term also matches the ids exactly. */
-function searchClause(p: Params, search: string): string {
-  const text = `search_vector @@ websearch_to_tsquery('english', ${p.add(search)})`;
+/** A search list the search table can answer alone: a text term, filters it holds, the time order. */
+function bySearchTable(q: SystemLogListQuery): boolean {
+  const term = q.search?.trim();
+  return !!term && !isIdShaped(term) && q.trace_id == null && q.request_id == null && q.sort === 'timestamp';
+}
+
+const DAY_MS = 86_400_000;
+/** Longest window (days) whose day lexemes are ANDed into a search; a longer one reads the term's whole posting list. */
+const MAX_BUCKET_DAYS = 62;
+
+/**
+ * The tsquery of the window's day lexemes (`aos_system_log_bucket` of migration
+ * 1769700000000): one per UTC day from the start's to the end's, or null without
+ * both bounds or beyond MAX_BUCKET_DAYS. The timestamp predicates stay exact; the
+ * lexemes only let the GIN scan skip other days (and tenants).
+ */
+function dayBuckets(scope: Scope, range: SystemLogFilters): string | null {
+  if (range.start_time == null || range.end_time == null) return null;
+  const first = Math.floor(Date.parse(range.start_time) / DAY_MS);
+  const last = Math.floor(Date.parse(range.end_time) / DAY_MS); // the end's own day too (sub-millisecond ends)
+  if (!Number.isFinite(first) || !Number.isFinite(last) || last < first || last - first + 1 > MAX_BUCKET_DAYS) return null;
+  const who = 'tenantId' in scope ? scope.tenantId.toLowerCase() : 'platform';
+  const days: string[] = [];
+  for (let d = first; d <= last; d++) {
+    const at = new Date(d * DAY_MS);
+    const ymd = `${String(at.getUTCFullYear()).padStart(4, '0')}${String(at.getUTCMonth() + 1).padStart(2, '0')}${String(at.getUTCDate()).padStart(2, '0')}`;
+    days.push(`'@ ${who} ${ymd}'`);
+  }
+  return days.join(' | ');
+}
+
+/**
+ * Predicates on `system_logs_search s` (alias `s`): scope, level, source, time
+ * window, the text, and the window's day lexemes. Validated like filterClauses.
+ */
+function searchTableClauses(p: Params, scope: Scope, f: SystemLogFilters, search: string): string[] {
+  const where = ['tenantId' in scope ? `s.tenant_id = ${p.add(scope.tenantId)}::uuid` : 's.tenant_id IS NULL'];
+  if (f.level != null) {
+    if (!(SYSTEM_LOG_LEVELS as readonly string[]).includes(f.level)) {
+      throw ValidationError.field('level', `must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
+    }
+    where.push(`s.level = ${p.add(f.level)}`);
+  }
+  if (f.source != null) where.push(`s.source = ${p.add(f.source)}`);
+  where.push(...timeRangeClauses(p, `s."timestamp"`, f));
+  where.push(`s.search_vector @@ websearch_to_tsquery('english', ${p.add(search)})`);
+  const buckets = dayBuckets(scope, f);
+  if (buckets) where.push(`s.search_vector @@ ${p.add(buckets)}::tsquery`);
+  return where;
+}
+
+/**
+ * Full text over message and context (websearch syntax); an id-shaped term also
+ * matches the ids exactly. Documents live in `system_logs_search` (written by
+ * SystemLogSearchIndexer within about a second of a log's commit); the subquery
+ * repeats the scope, filters and window on the search rows' own copies.
+ */
+function searchClause(p: Params, scope: Scope, range: SystemLogFilters, search: string): string {
+  const inner = searchTableClauses(p, scope, range, search);
+  const text = `log_id IN (SELECT s.log_id FROM system_logs_search s WHERE ${inner.join(' AND ')})`;
   const term = search.trim();
   if (!isIdShaped(term)) return text;
   const ids = p.add([...new Set([term, term.toLowerCase()])]);

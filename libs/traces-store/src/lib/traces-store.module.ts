@@ -9,24 +9,30 @@ import { SystemLogStore } from './system-log.store';
 import { AuditLogStore } from './audit-log.store';
 import { LogLookup } from './log-lookup';
 import { StepSearchIndexer } from './step-search-indexer';
+import { SystemLogSearchIndexer } from './system-log-search-indexer';
 import { RetentionStore } from './retention.store';
 import { LedgerStore } from './ledger.store';
 
 const INDEX_STEP_SEARCH = Symbol('INDEX_STEP_SEARCH');
+const INDEX_SYSTEM_LOG_SEARCH = Symbol('INDEX_SYSTEM_LOG_SEARCH');
 
-/** Starts the step search indexer with the app; stops it, then closes the database, on shutdown. */
+/** Starts the search indexers with the app; stops them, then closes the database, on shutdown. */
 @Injectable()
 class DatabaseLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(StepSearchIndexer) private readonly indexer: StepSearchIndexer,
     @Inject(INDEX_STEP_SEARCH) private readonly indexSearch: boolean,
+    @Inject(SystemLogSearchIndexer) private readonly logIndexer: SystemLogSearchIndexer,
+    @Inject(INDEX_SYSTEM_LOG_SEARCH) private readonly indexLogSearch: boolean,
   ) {}
   onApplicationBootstrap(): void {
     if (this.indexSearch) this.indexer.start();
+    if (this.indexLogSearch) this.logIndexer.start();
   }
   async onApplicationShutdown(): Promise<void> {
     await this.indexer.stop();
+    await this.logIndexer.stop();
     await this.db.close();
   }
 }
@@ -38,7 +44,7 @@ class DatabaseLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
 @Global()
 @Module({})
 export class TracesStoreModule {
-  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean; /** Append records to the tamper-evident ledger (default true; off only to benchmark its cost). */ ledger?: boolean }): DynamicModule {
+  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean; /** Run the system-log search indexer in this process (default true). */ indexSystemLogSearch?: boolean; /** Append records to the tamper-evident ledger (default true; off only to benchmark its cost). */ ledger?: boolean }): DynamicModule {
     return {
       module: TracesStoreModule,
       providers: [
@@ -47,6 +53,8 @@ export class TracesStoreModule {
         { provide: TraceStore, useFactory: (db: Database, ledger: LedgerStore) => new TraceStore(db, ledger), inject: [Database, LedgerStore] },
         { provide: StepSearchIndexer, useFactory: (db: Database) => new StepSearchIndexer(db), inject: [Database] },
         { provide: INDEX_STEP_SEARCH, useValue: options.indexStepSearch !== false },
+        { provide: SystemLogSearchIndexer, useFactory: (db: Database) => new SystemLogSearchIndexer(db), inject: [Database] },
+        { provide: INDEX_SYSTEM_LOG_SEARCH, useValue: options.indexSystemLogSearch !== false },
         { provide: TenantStore, useFactory: (db: Database) => new TenantStore(db), inject: [Database] },
         { provide: EvidenceContextStore, useFactory: (db: Database) => new EvidenceContextStore(db), inject: [Database] },
         { provide: SystemLogStore, useFactory: (db: Database, ledger: LedgerStore) => new SystemLogStore(db, ledger), inject: [Database, LedgerStore] },
@@ -60,7 +68,7 @@ export class TracesStoreModule {
         },
         DatabaseLifecycle,
       ],
-      exports: [Database, LedgerStore, TraceStore, StepSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore, RetentionStore],
+      exports: [Database, LedgerStore, TraceStore, StepSearchIndexer, SystemLogSearchIndexer, TenantStore, EvidenceContextStore, SystemLogStore, AuditLogStore, LogLookup, ExportJobStore, RetentionStore],
     };
   }
 }

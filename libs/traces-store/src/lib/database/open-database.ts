@@ -71,6 +71,8 @@ async function grantAppRole(owner: DataSource, role: string): Promise<void> {
   // The search index is derived data: the indexer function (definer) maintains it.
   await owner.query(`GRANT SELECT ON aos_step_search TO ${role}`);
   await owner.query(`GRANT INSERT ON aos_step_search_queue TO ${role}`);
+  // System-log search rows: written by the indexer function (definer) from a queue the trigger fills.
+  await owner.query(`GRANT SELECT ON system_logs_search TO ${role}`);
   await owner.query(`GRANT SELECT, INSERT ON api_keys TO ${role}`);
   await owner.query(`GRANT UPDATE (revoked_at) ON api_keys TO ${role}`);
   // Export job status moves (bookkeeping, not evidence); files are written once and

@@ -7,6 +7,7 @@ import { Retention1769400000000 } from './1769400000000-retention';
 import { RetentionFloor1769500000000 } from './1769500000000-retention-floor';
 import { RefuseDrop1769550000000 } from './1769550000000-refuse-drop';
 import { Ledger1769600000000 } from './1769600000000-ledger';
+import { AsyncSystemLogSearch1769700000000 } from './1769700000000-async-system-log-search';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   RetentionFloor1769500000000,
   RefuseDrop1769550000000,
   Ledger1769600000000,
+  AsyncSystemLogSearch1769700000000,
 ];
