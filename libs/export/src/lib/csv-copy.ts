@@ -241,8 +241,7 @@ export class CopyCsvFramer extends Transform {
         if (j >= n) return -1;
         if (!plainNumber(chunk, i, j)) fast = false;
         else {
-          chunk.copy(buf, at, i, j);
-          at += j - i;
+          for (let k = i; k < j; k++) buf[at++] = chunk[k];
         }
         i = j - 1;
         continue;
@@ -304,9 +303,16 @@ function copyTo(w: Output, src: Buffer, from: number, to = src.length): void {
   const len = to - from;
   if (len <= 0) return;
   reserve(w, len);
-  src.copy(w.buf, w.at, from, to);
+  if (len < SHORT_COPY) {
+    // Buffer#copy costs more than a loop for a few bytes (it is a JS call chain in Node 20).
+    const buf = w.buf;
+    for (let k = 0, at = w.at; k < len; k++) buf[at + k] = src[from + k];
+  } else {
+    src.copy(w.buf, w.at, from, to);
+  }
   w.at += len;
 }
+const SHORT_COPY = 96;
 
 /**
  * Writes the timestamp cell that starts at `start` (see `timestampColumns`) as
@@ -330,9 +336,8 @@ function timestampCell(chunk: Buffer, start: number, w: Output): number {
   reserve(w, 24);
   const buf = w.buf;
   let at = w.at;
-  chunk.copy(buf, at, s, s + 10);
+  for (let k = 0; k < 19; k++) buf[at + k] = c[s + k];
   buf[at + 10] = 0x54; // T
-  chunk.copy(buf, at + 11, s + 11, s + 19);
   buf[at + 19] = 0x2e;
   at += 20;
   for (let k = 0; k < 3; k++) buf[at++] = 20 + k < len ? c[s + 20 + k] : 0x30;
