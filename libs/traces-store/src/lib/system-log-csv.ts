@@ -41,7 +41,8 @@ export function settingText(value: unknown): string {
  * leading quote.
  */
 function guarded(expr: string): string {
-  return `CASE WHEN left(${expr}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${expr} ELSE nullif(${expr}, '') END`;
+  // ascii(): the first character's code (= + - @ tab CR), without building a one-character text as left() does.
+  return `CASE WHEN ascii(${expr}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${expr} ELSE nullif(${expr}, '') END`;
 }
 
 /**
