@@ -50,8 +50,8 @@ export interface CopyCsvOptions {
  * Frames the CSV that PostgreSQL's `COPY ... TO STDOUT WITH (FORMAT csv)` writes
  * as the export's CSV, byte for byte what `encodeRows(..., 'csv', ...)` writes:
  * a UTF-8 BOM and the header first, `\r\n` after every record (COPY ends records
- * with `\n`; a `\n` inside a quoted field stays), JSON cells rendered in
- * JavaScript (see `jsonColumns`). Counts the records.
+ * with `\n`; a `\n` inside a quoted field stays), JSON and timestamp cells
+ * rendered here (see `jsonColumns`, `timestampColumns`). Counts the records.
  *
  * COPY quotes every field holding a quote, comma, CR or LF and doubles the quotes
  * inside, so field and record ends are the commas and `\n` bytes outside quotes,
