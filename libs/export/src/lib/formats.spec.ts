@@ -75,7 +75,7 @@ describe('XLSX backpressure', () => {
     }
     clearInterval(sample);
     expect(bytes).toBeGreaterThan(100_000);
-    // Unbounded (deflate's write() not heeded), ~40 MB of sheet XML sits in buffers at the peak; bounded, a few 64 KiB blocks.
+    // Unbounded, 40+ MB of sheet XML sits in exceljs/archiver buffers at the peak; bounded, a few 64 KiB blocks.
     expect(peak).toBeLessThan(12 * 1024 * 1024);
   }, 60_000);
 });

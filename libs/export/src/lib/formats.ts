@@ -1,6 +1,7 @@
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import { type XlsxCell, xlsxStream } from './xlsx-writer';
+import ExcelJS from 'exceljs';
 
 export const EXPORT_FORMATS = ['json', 'jsonl', 'csv', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -16,8 +17,8 @@ type Row = Record<string, unknown>;
 
 /**
  * Encodes rows as they come (backpressure respected, memory flat): one JSON
- * array, JSON lines, RFC 4180 CSV with a BOM and a header, or XLSX (one sheet,
- * written by `xlsxStream`). CSV and XLSX flatten nested JSON into text cells.
+ * array, JSON lines, RFC 4180 CSV with a BOM and a header, or XLSX. CSV and XLSX
+ * flatten nested JSON into text cells.
  */
 export function encodeRows(rows: AsyncIterable<Row>, format: ExportFormat, columns: readonly string[]): Readable {
   switch (format) {
@@ -76,15 +77,53 @@ async function* cells(rows: AsyncIterable<Row>, columns: readonly string[], guar
 }
 
 function xlsx(rows: AsyncIterable<Row>, columns: readonly string[]): Readable {
-  async function* cellRows(): AsyncGenerator<XlsxCell[]> {
-    yield [...columns];
-    // Strings are written as strings (never formulas), so no prefix is needed here.
-    for await (const row of rows) yield columns.map((c) => xlsxCell(row[c]));
-  }
-  return xlsxStream(cellRows());
+  const out = new PassThrough();
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
+  const sheet = workbook.addWorksheet('export');
+  // A reader gone ends every wait below (and so the cursor), instead of leaving them pending.
+  const gone = new AbortController();
+  out.once('close', () => gone.abort());
+  (async () => {
+    sheet.addRow([...columns]).commit();
+    for await (const row of rows) {
+      // Strings are written as strings (never formulas), so no prefix is needed here.
+      sheet.addRow(columns.map((c) => xlsxCell(row[c]))).commit();
+      // Wait for a slow reader instead of buffering the workbook in memory.
+      if (out.writableNeedDrain) await once(out, 'drain', { signal: gone.signal });
+      await sheetDrained(sheet, gone.signal);
+    }
+    sheet.commit();
+    await workbook.commit();
+  })().catch((err) => out.destroy(err));
+  return out;
 }
 
-function xlsxCell(value: unknown): XlsxCell {
+/**
+ * exceljs writes a streamed sheet's XML into a buffer (its StreamBuf) that it
+ * pipes into the zip entry (archiver's PassThrough in front of deflate) without
+ * heeding `write()`'s answer, so a producer faster than deflate piles the
+ * uncompressed sheet up in memory (~0.7 KB a row: +460 MB for 500k rows). This
+ * waits while that PassThrough is above its high-water mark, or while the
+ * sheet's buffer holds more than a few of its 64 KiB blocks before it is piped:
+ * memory stays bounded, the pace is deflate's. Relies on exceljs 4 internals
+ * (`_stream`, `pipes`, `buffers`); the backpressure test in formats.spec.ts
+ * fails if they change.
+ */
+async function sheetDrained(sheet: unknown, signal: AbortSignal): Promise<void> {
+  const buf = (sheet as { _stream?: { pipes?: NodeJS.WritableStream[]; buffers?: unknown[] } })._stream;
+  if (!buf) return;
+  for (;;) {
+    // archiver wraps the sheet in a readable-stream (v2) PassThrough: no `writableNeedDrain`, but its state's `needDrain`.
+    const dest = buf.pipes?.[0] as (NodeJS.WritableStream & { writableNeedDrain?: boolean; _writableState?: { needDrain?: boolean } }) | undefined;
+    if (dest && (dest.writableNeedDrain ?? dest._writableState?.needDrain)) await once(dest as NodeJS.EventEmitter, 'drain', { signal });
+    else if (!dest && (buf.buffers?.length ?? 0) > 4) {
+      signal.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 1));
+    } else return;
+  }
+}
+
+function xlsxCell(value: unknown): string | number | boolean | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   return cellText(value);
