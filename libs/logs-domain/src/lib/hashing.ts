@@ -10,63 +10,9 @@ import { toCanonicalTimestamp } from './time';
 
 /** RFC 8785 (JCS) canonical JSON text. */
 export function canonicalJson(value: unknown): string {
-  const text = plainJcs(value, 0) ?? canonicalizeJson(value);
+  const text = canonicalizeJson(value);
   if (text === undefined) throw new TypeError('value has no JSON representation');
   return text;
-}
-
-/** Deeper plain data is left to the canonicalize package, which does not recurse. */
-const MAX_PLAIN_DEPTH = 1000;
-
-/**
- * RFC 8785 of plain JSON data (what JSON.parse and the pg driver produce:
- * null, booleans, finite numbers, well-formed strings, arrays, plain objects),
- * or undefined for anything else (toJSON, class instances, undefined members,
- * lone surrogates, non-finite numbers, nesting deeper than MAX_PLAIN_DEPTH),
- * which the canonicalize package then serialises, or refuses, as it always
- * has. The same rules as that package on plain data: members in UTF-16 code
- * unit order of their names (Array.prototype.sort), strings and numbers as
- * ECMAScript JSON.stringify writes them; only fewer steps per value.
- */
-function plainJcs(value: unknown, depth: number): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return value.isWellFormed() ? JSON.stringify(value) : undefined;
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      break;
-    default:
-      return undefined;
-  }
-  if (value === null) return 'null';
-  if (depth >= MAX_PLAIN_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (Array.isArray(value)) {
-    if (proto !== Array.prototype) return undefined;
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const item = plainJcs(value[i], depth + 1);
-      if (item === undefined) return undefined;
-      out += i === 0 ? item : ',' + item;
-    }
-    return out + ']';
-  }
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object);
-  if (keys.length > 1) keys.sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    if (!key.isWellFormed()) return undefined;
-    const member = plainJcs(object[key], depth + 1);
-    if (member === undefined) return undefined;
-    out += (i === 0 ? '' : ',') + JSON.stringify(key) + ':' + member;
-  }
-  return out + '}';
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
