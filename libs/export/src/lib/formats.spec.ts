@@ -75,8 +75,9 @@ describe('XLSX backpressure', () => {
     }
     clearInterval(sample);
     expect(bytes).toBeGreaterThan(100_000);
-    // Unbounded, 40+ MB of sheet XML sits in exceljs/archiver buffers at the peak; bounded, a few 64 KiB blocks.
-    expect(peak).toBeLessThan(12 * 1024 * 1024);
+    // Unbounded, 40+ MB of sheet XML sits in exceljs/archiver buffers at the peak; bounded, a few
+    // 64 KiB blocks plus whatever a late GC leaves on a loaded machine (13 MB seen): 20 MB tells them apart.
+    expect(peak).toBeLessThan(20 * 1024 * 1024);
   }, 60_000);
 });
 

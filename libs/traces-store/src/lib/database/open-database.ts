@@ -55,10 +55,27 @@ export async function provisionAppRole(owner: DataSource, role: string, password
       CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END $$`);
-  if (password !== null) await owner.query(`ALTER ROLE ${role} PASSWORD '${password}'`);
+  if (password !== null) await retryCatalogRace(() => owner.query(`ALTER ROLE ${role} PASSWORD '${password}'`));
   // Short OLTP queries: JIT compilation costs more than it saves (~200 ms on counts).
-  await owner.query(`ALTER ROLE ${role} SET jit = off`);
+  await retryCatalogRace(() => owner.query(`ALTER ROLE ${role} SET jit = off`));
   await grantAppRole(owner, role);
+}
+
+/**
+ * Roles are cluster-wide: instances (or databases of one server) starting at
+ * once alter the same catalog row, and PostgreSQL answers the loser "tuple
+ * concurrently updated". The statements are idempotent, so it tries again.
+ */
+async function retryCatalogRace<T>(statement: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (err) {
+      const message = (err as { message?: string }).message ?? '';
+      if (attempt >= attempts || !message.includes('tuple concurrently updated')) throw err;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
+    }
+  }
 }
 
 async function grantAppRole(owner: DataSource, role: string): Promise<void> {
