@@ -90,7 +90,7 @@ async function seed(owner, tenants) {
   log(`seeding ${fmtInt(perTenant)} system logs in each of ${tenants.length} tenants with SQL (${fmtInt(args.logs)} expired each)`);
   const idx = (
     await owner.query(
-      `SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = 'system_logs'
+      `SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename IN ('system_logs', 'system_logs_search')
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
     )
   ).rows;
@@ -117,8 +117,11 @@ async function seed(owner, tenants) {
         await c.query(`SET synchronous_commit = off; SET work_mem = '256MB'`);
         for (let t = tasks.shift(); t; t = tasks.shift()) {
           const [tenant, lo, hi] = t;
+          // The search rows are written in the same statement, as the indexer would, and the batch the
+          // insert trigger queued is dropped in the same transaction: the API's indexer never sees the seed.
+          await c.query('BEGIN');
           await c.query(
-            `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id, created_at)
+            `WITH ins AS (INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id, created_at)
              SELECT gen_random_uuid(), $5::uuid, y.level, ($4::text[])[1 + floor(array_length($4::text[], 1) * power(x.r3, 2))::int],
                (CASE y.level ${prefixes} END) || ': ' || p.phrase || ' (' || x.ms || ' ms)',
                x.ts,
@@ -134,9 +137,14 @@ async function seed(owner, tenants) {
                  (hashint8(i) & 2147483647) % 5000 AS pid) x
              CROSS JOIN LATERAL (SELECT ${levels} AS level) y
              JOIN bench_phrases p ON p.id = x.pid
-             ORDER BY i`,
+             ORDER BY i
+             RETURNING log_id, tenant_id, "timestamp", level, source, message, context)
+             INSERT INTO system_logs_search (log_id, tenant_id, "timestamp", level, source, search_vector)
+             SELECT log_id, tenant_id, "timestamp", level, source, aos_system_log_search_vector(tenant_id, "timestamp", message, context) FROM ins`,
             [lo, hi, perTenant, SOURCES, tenant, args.ageDays],
           );
+          await c.query(`DELETE FROM system_logs_search_queue WHERE xmin = pg_current_xact_id()::xid`);
+          await c.query('COMMIT');
           done += hi - lo;
           log(`seeded ${fmtInt(done)} / ${fmtInt(perTenant * tenants.length)}`);
         }
@@ -153,6 +161,7 @@ async function seed(owner, tenants) {
   }
   await owner.query(`DROP TABLE bench_phrases`);
   await owner.query(`VACUUM (ANALYZE) system_logs`);
+  await owner.query(`VACUUM (ANALYZE) system_logs_search`);
   const seconds = (performance.now() - t0) / 1000;
   log(`seeded in ${fmt(seconds, 0)} s`);
   return seconds;
