@@ -99,7 +99,21 @@ export interface PurgeOptions {
 export interface RetentionServiceOptions {
   /** Rows per purge batch (one short transaction each); default 5000. */
   batchSize?: number;
+  /**
+   * Yield to the rest of the database when it is busy (default on): after a
+   * batch slower than `PACE_SLACK` times the fastest of this purge, wait for the
+   * excess before the next. An idle database purges at full speed; under load
+   * the purge slows itself instead of taking its share from ingestion.
+   */
+  pace?: boolean;
+  /** How the purge waits between paced batches (tests replace it). */
+  sleep?: (ms: number) => Promise<void>;
+  /** The monotonic clock of the pacing, ms (tests replace it). */
+  now?: () => number;
 }
+
+/** A batch slower than this many times the fastest counts as contended. */
+export const PACE_SLACK = 1.5;
 
 export const RETENTION_SERVICE_OPTIONS = Symbol('RETENTION_SERVICE_OPTIONS');
 
@@ -117,6 +131,9 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex
 export class RetentionService {
   private readonly logger = new Logger(RetentionService.name);
   private readonly batchSize: number;
+  private readonly pace: boolean;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly monotonic: () => number;
 
   constructor(
     @Inject(RetentionStore) private readonly store: RetentionStore,
@@ -126,6 +143,9 @@ export class RetentionService {
     @Optional() @Inject(RETENTION_SERVICE_OPTIONS) options: RetentionServiceOptions | null = null,
   ) {
     this.batchSize = options?.batchSize ?? 5000;
+    this.pace = options?.pace ?? true;
+    this.sleep = options?.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.monotonic = options?.now ?? (() => performance.now());
   }
 
   async getPolicy(tenantId: string): Promise<RetentionPolicyView> {
@@ -301,7 +321,9 @@ export class RetentionService {
   private async runTarget(tenantId: string | null, report: PurgeTargetReport, dryRun: boolean, auditLogId: string | null): Promise<void> {
     if (report.cutoff === null) return;
     const before = new Date(report.cutoff);
+    let fastest = Infinity;
     for (;;) {
+      const started = this.monotonic();
       const batch = await this.store.purgeBatch({
         tenantId,
         type: report.type,
@@ -318,6 +340,11 @@ export class RetentionService {
       report.last_at = batch.last_at;
       report.batch_hashes.push(batch.removed_hash);
       if (dryRun || batch.removed < this.batchSize) break;
+      // A full batch much slower than the fastest one: the database is busy with something
+      // else (ingestion). Wait for the excess, so the purge gives way instead of competing.
+      const took = this.monotonic() - started;
+      fastest = Math.min(fastest, took);
+      if (this.pace && took > PACE_SLACK * fastest) await this.sleep(took - fastest);
     }
     report.removed_hash = sha256(report.batch_hashes.join(''));
   }
