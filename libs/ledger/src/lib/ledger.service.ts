@@ -213,7 +213,7 @@ export class LedgerService {
   async inclusionProof(scope: Scope, recordType: RecordType, recordId: string, treeSize?: number): Promise<InclusionProofView> {
     const entry = await this.store.findEntry(scope, RECORD_TYPES[recordType], recordId);
     if (!entry) throw new NotFoundError(`${recordType} ${recordId} is not in this ledger`);
-    let cp: StoredCheckpoint | CheckpointView;
+    let cp: CheckpointView;
     if (treeSize === undefined) {
       cp = await this.checkpoint(scope, entry.leaf_index + 1);
     } else {
@@ -230,7 +230,7 @@ export class LedgerService {
       leaf_hash: b64(entry.leaf_hash),
       tree_size: cp.tree_size,
       hashes: hashes.map(b64),
-      checkpoint: cp as CheckpointView,
+      checkpoint: cp,
     };
   }
 
