@@ -46,6 +46,13 @@ export interface ListSpec<S extends string> {
   /** The row id column (default `log_id`), qualified by `alias` when given. */
   idColumn?: string;
   alias?: string;
+  /**
+   * The capped count's own predicates (same params, none added after `where`),
+   * counted without the page's order: for a filter whose index (not the sort's)
+   * bounds the matches, the scan then stops at COUNT_CAP + 1 rows. Default: `where`,
+   * counted in the page's order.
+   */
+  unorderedCountWhere?: string[];
 }
 
 /**
@@ -86,13 +93,15 @@ export async function listPage<S extends string, T extends object>(
      ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
     p.values,
   );
-  // The capped count walks the page's own order: without it the planner may pick a
-  // sequential scan that meets the 1,001 matches only after millions of rows.
-  const [{ n }] = await sql.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
-       ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`,
-    countParams,
-  );
+  // The count only needs min(total, COUNT_CAP + 1). By default it walks the page's own
+  // order: without it the planner may pick a sequential scan that meets the 1,001
+  // matches only after millions of rows. `unorderedCountWhere` opts out (see ListSpec).
+  const countSql = spec.unorderedCountWhere
+    ? `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${spec.unorderedCountWhere.join(' AND ')}
+       LIMIT ${COUNT_CAP + 1}) x`
+    : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
+       ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`;
+  const [{ n }] = await sql.query<{ n: number }>(countSql, countParams);
   const items = rows.slice(0, limit).map(map);
   const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
   return {

@@ -119,6 +119,30 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('system-log search ind
     }
   });
 
+  it('counts a windowed search exactly up to the cap, and at the cap says so (the count is unordered, the window a filter)', async () => {
+    const scope = await newTenant();
+    // 1,000 matches inside [10 h, 40 h), 6 more on the same UTC days outside it, 500 non-matches inside.
+    const inside = Array.from({ length: 1000 }, (_, i) => log({ message: `lynx ${i}`, timestamp: hours(10 + (i * 30) / 1000) }));
+    const outside = [0, 2, 9.99, 40, 44, 47.9].map((h) => log({ message: 'lynx outside', timestamp: hours(h) }));
+    const other = Array.from({ length: 500 }, (_, i) => log({ message: `lemur ${i}`, timestamp: hours(10 + i / 20) }));
+    await store.insertMany(scope, inside.slice(0, 500));
+    await store.insertMany(scope, [...inside.slice(500), ...outside]);
+    await store.insertMany(scope, other);
+    await indexer.drain();
+    const window = { start_time: hours(10), end_time: hours(40) };
+    const at1000 = await store.list(scope, page({ search: 'lynx', ...window, limit: 10, order: 'desc' }));
+    expect({ total: at1000.total, exact: at1000.total_exact }).toEqual({ total: 1000, exact: true });
+    const below = await store.list(scope, page({ search: 'lynx', start_time: hours(25), end_time: hours(40), limit: 10 }));
+    expect({ total: below.total, exact: below.total_exact }).toEqual({ total: 500, exact: true });
+    const wider = await store.list(scope, page({ search: 'lynx', start_time: hours(2), end_time: hours(40.5), limit: 10 }));
+    expect({ total: wider.total, exact: wider.total_exact }).toEqual({ total: 1000, exact: false }); // 1,003 matches
+    await store.insertMany(scope, [log({ message: 'lynx one more', timestamp: hours(20) })]);
+    await indexer.drain();
+    const over = await store.list(scope, page({ search: 'lynx', ...window, limit: 10 }));
+    expect({ total: over.total, exact: over.total_exact }).toEqual({ total: 1000, exact: false });
+    expect(over.items).toHaveLength(10);
+  });
+
   it("keeps tenants' and the platform's search rows apart, also under row-level security", async () => {
     const a = await newTenant();
     const b = await newTenant();
