@@ -167,6 +167,92 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     expect((await store.listTraces(tenant, { ...base, search: "'; DROP TABLE aos_traces; --" })).items).toEqual([]);
   });
 
+  it('finds the same traces whether a search term is rare or common (both clause forms), tenant-scoped', async () => {
+    const tenants = new TenantStore(t.db);
+    const tenant = (await tenants.createTenant('probe', 'none')).tenant_id;
+    const other = (await tenants.createTenant('probe-other', 'none')).tenant_id;
+    // Records which search form each list used: the probe, then the page's shape.
+    const forms: string[] = [];
+    const recording = {
+      transaction: (scope: { tenantId: string }, work: (sql: any) => Promise<unknown>) =>
+        t.db.transaction(scope, (sql) =>
+          work({
+            query: (text: string, params?: unknown[]) => {
+              if (/FROM aos_traces t WHERE/.test(text) && /ORDER BY/.test(text)) forms.push(/EXISTS \(SELECT 1 FROM aos_step_search/.test(text) ? 'exists' : 'union');
+              return sql.query(text, params);
+            },
+          }),
+        ),
+    } as unknown as typeof t.db;
+    // A low threshold: 3 matching step-search rows make a term "common".
+    const low = new TraceStore(recording, undefined, { searchProbeLimit: 3 });
+    const agent = randomUUID();
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const tr = await store.createTrace(tenant, {
+        run_id: randomUUID(),
+        agent_id: i === 6 ? agent : randomUUID(),
+        started_at: new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString(),
+      });
+      ids.push(tr.trace.trace_id);
+      const text = [i % 2 === 0 ? 'the walrus ate' : 'quiet', i === 5 ? 'a narwhal' : '', i === 1 ? `agent ${agent}` : ''].join(' ');
+      await store.addSteps(tenant, tr.trace.trace_id, [step(0, { output_data: { text } }), step(1, { output_data: { text: i === 4 ? 'walrus again' : 'x' } })]);
+      if (i === 7) await store.markViolation(tenant, tr.trace.trace_id, { step_index: 1, policy_id: randomUUID(), reason: 'walrus and narwhal leaked' });
+    }
+    // The other tenant has many matches of both terms: they neither appear nor make the term common here.
+    const foreign: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const tr = await store.createTrace(other, { run_id: randomUUID(), agent_id: agent, started_at: new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString() });
+      foreign.push(tr.trace.trace_id);
+      await store.addSteps(other, tr.trace.trace_id, [step(0, { output_data: { text: `walrus narwhal ${agent}` } })]);
+    }
+    await new StepSearchIndexer(t.db).drain();
+
+    const base = { limit: 2, offset: 0, sort: 'started_at' as const, order: 'desc' as const };
+    const all = async (s: TraceStore, search: string, sort: 'started_at' | 'total_tokens' = 'started_at') => {
+      const pages: Awaited<ReturnType<TraceStore['listTraces']>>[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.listTraces(tenant, { ...base, sort, search, ...(cursor ? { cursor } : {}) });
+        pages.push(page);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return pages;
+    };
+    const cases: Array<[string, string[], string]> = [
+      // walrus: 4 steps of even traces + trace 4's second batch... (one row per batch) and trace 7's reason.
+      ['walrus', [ids[7], ids[6], ids[4], ids[2], ids[0]], 'exists'],
+      ['narwhal', [ids[7], ids[5]], 'union'],
+      // An id-shaped term: trace 6's agent id, also in trace 1's step content (1 row: union with the default store).
+      [agent, [ids[6], ids[1]], 'union'],
+    ];
+    for (const [term, expected, form] of cases) {
+      for (const sort of ['started_at', 'total_tokens'] as const) {
+        forms.length = 0;
+        const viaLow = await all(low, term, sort);
+        expect(forms.length).toBeGreaterThan(0);
+        expect(forms.every((f) => f === form)).toBe(true);
+        const viaDefault = await all(store, term, sort);
+        expect(viaLow).toEqual(viaDefault);
+        const found = viaLow.flatMap((p) => p.items.map((x) => x.trace_id));
+        if (sort === 'started_at') expect(found).toEqual(expected);
+        else expect([...found].sort()).toEqual([...expected].sort());
+        expect(viaLow[0].total).toBe(expected.length);
+        expect(found.some((id) => foreign.includes(id))).toBe(false);
+      }
+    }
+    // The id-shaped branch in the EXISTS form: with a threshold of 1, the agent id is "common".
+    const one = new TraceStore(recording, undefined, { searchProbeLimit: 1 });
+    forms.length = 0;
+    expect(await all(one, agent)).toEqual(await all(store, agent));
+    expect(forms[0]).toBe('exists');
+    expect((await one.listTraces(tenant, { ...base, limit: 50, search: ids[3] })).items.map((x) => x.trace_id)).toEqual([ids[3]]);
+    // Another tenant, even with the term common for it, sees only its own traces.
+    const theirs = await low.listTraces(other, { ...base, limit: 50, search: 'walrus' });
+    expect(theirs.items.map((x) => x.trace_id).sort()).toEqual([...foreign].sort());
+    expect(() => new TraceStore(t.db, undefined, { searchProbeLimit: 0 })).toThrow(/searchProbeLimit/);
+  });
+
   describe('immutability in the database', () => {
     let sealedId: string;
     beforeAll(async () => {

@@ -79,6 +79,19 @@ export interface StepStateSnapshot {
   row_versions: Array<{ through: number; fingerprint: string | null }>;
 }
 
+/**
+ * Matching step-search rows (batches of steps) from which a search term counts
+ * as common and the list uses the per-trace EXISTS form (see traceSearchClause).
+ */
+export const SEARCH_PROBE_LIMIT = 1000;
+
+export interface TraceStoreOptions {
+  /** Override of SEARCH_PROBE_LIMIT (tests cross it with a few rows). */
+  searchProbeLimit?: number;
+}
+
+type SearchForm = 'union' | 'exists';
+
 /** Most steps one request may record. */
 export const MAX_STEPS_PER_BATCH = 1000;
 
@@ -90,10 +103,18 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * detail and verification reads. Every call is scoped to one tenant.
  */
 export class TraceStore {
+  private readonly searchProbeLimit: number;
+
   constructor(
     private readonly db: Database,
     private readonly ledger = new LedgerStore(db),
-  ) {}
+    options: TraceStoreOptions = {},
+  ) {
+    this.searchProbeLimit = options.searchProbeLimit ?? SEARCH_PROBE_LIMIT;
+    if (!Number.isInteger(this.searchProbeLimit) || this.searchProbeLimit < 1) {
+      throw new Error('searchProbeLimit must be a positive integer');
+    }
+  }
 
   async createTrace(tenantId: string, input: NewTrace): Promise<CreateTraceResult> {
     const traceId = input.trace_id ?? uuidv7();
@@ -396,10 +417,21 @@ export class TraceStore {
 
   /** The LLM-runs list: every filter of spec 4.5, keyset or offset paging. */
   async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
-    const p = new Params();
-    const where = traceFilterClauses(p, tenantId, query);
-    return this.db.transaction({ tenantId }, (sql) =>
-      listPage(
+    return this.db.transaction({ tenantId }, async (sql) => {
+      // A search term's shape of clause depends on how common it is (see traceSearchClause):
+      // a probe that stops at `searchProbeLimit` matching step-search rows tells.
+      let common = false;
+      if (query.search) {
+        const [{ n }] = await sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM (SELECT 1 FROM aos_step_search x
+             WHERE x.tenant_id = $1 AND x.search_vector @@ websearch_to_tsquery('english', $2) LIMIT $3) s`,
+          [tenantId, query.search, this.searchProbeLimit],
+        );
+        common = n >= this.searchProbeLimit;
+      }
+      const p = new Params();
+      const where = traceFilterClauses(p, tenantId, query, common ? 'exists' : 'union');
+      return listPage(
         sql,
         {
           table: 'aos_traces t',
@@ -417,8 +449,8 @@ export class TraceStore {
           cursor: query.cursor,
         },
         toTrace,
-      ),
-    );
+      );
+    });
   }
 
   /**
@@ -653,7 +685,7 @@ function stepRowsJson(steps: readonly PreparedStep[]): string {
 }
 
 /** WHERE clauses for the LLM-run filters of spec 4.5, led by the tenant. */
-function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters): string[] {
+function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, searchForm: SearchForm = 'union'): string[] {
   const where = [`t.tenant_id = ${p.add(tenantId)}`];
   if (f.run_id) where.push(`t.run_id = ${p.add(f.run_id)}`);
   if (f.agent_id) where.push(`t.agent_id = ${p.add(f.agent_id)}`);
@@ -663,7 +695,7 @@ function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters): strin
   if (f.policy_id) where.push(`t.violation_policy_id = ${p.add(f.policy_id)}`);
   if (f.start_time) where.push(`t.started_at >= ${p.add(f.start_time)}`);
   if (f.end_time) where.push(`t.started_at < ${p.add(f.end_time)}`);
-  if (f.search) where.push(traceSearchClause(p, tenantId, f.search));
+  if (f.search) where.push(traceSearchClause(p, tenantId, f.search, searchForm));
   return where;
 }
 
@@ -673,20 +705,38 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
 
 /**
  * Full-text match over step content (the asynchronous step index) and the
- * violation reason; an id-shaped term also matches ids. One IN over a union of
- * ids lets the planner start from the GIN index for rare terms and from the
- * ordered trace index for common ones.
+ * violation reason; an id-shaped term also matches ids. Both forms match the
+ * same traces; they differ in the plan they leave the planner.
+ *
+ * - `union`: one IN over a union of ids. The planner starts from the GIN index
+ *   (a bitmap of every matching batch): fast for rare terms, but the union must
+ *   be complete before the page, so a term in ~45% of traces takes seconds.
+ * - `exists`: a per-trace EXISTS. The planner walks the ordered trace index and
+ *   probes each trace's few batches, stopping at the page (or the count cap):
+ *   fast for common terms, slow for rare ones (it walks the whole tenant).
+ *
+ * listTraces chooses by a bounded probe (docs/benchmarks.md section 2).
  */
-function traceSearchClause(p: Params, tenantId: string, search: string): string {
+function traceSearchClause(p: Params, tenantId: string, search: string, form: SearchForm): string {
   const q = `websearch_to_tsquery('english', ${p.add(search)})`;
   const tenant = p.add(tenantId);
+  const term = search.trim();
+  const id = UUID_RE.test(term) ? `${p.add(term.toLowerCase())}::uuid` : null;
+  if (form === 'exists') {
+    const any = [
+      `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q})`,
+      `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`,
+    ];
+    if (id) {
+      any.push(`t.trace_id = ${id} OR t.run_id = ${id} OR t.agent_id = ${id} OR t.violation_policy_id = ${id} OR t.incident_id = ${id}`);
+    }
+    return `(${any.join(' OR ')})`;
+  }
   const matches = [
     `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`,
     `SELECT r.trace_id FROM aos_traces r WHERE r.tenant_id = ${tenant} AND r.violation_reason IS NOT NULL AND r.reason_search @@ ${q}`,
   ];
-  const term = search.trim();
-  if (UUID_RE.test(term)) {
-    const id = `${p.add(term.toLowerCase())}::uuid`;
+  if (id) {
     matches.push(
       `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant}
          AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
@@ -694,4 +744,3 @@ function traceSearchClause(p: Params, tenantId: string, search: string): string 
   }
   return `t.trace_id IN (${matches.join(' UNION ')})`;
 }
-
