@@ -57,7 +57,7 @@ async function capture(call, answer) {
   const sql = {
     async query(text, params = []) {
       statements.push({ text, params: [...params] });
-      return answer(text);
+      return answer(text, params);
     },
   };
   const db = { transaction: async (_scope, work) => work(sql), query: sql.query };
@@ -66,20 +66,25 @@ async function capture(call, answer) {
 }
 
 /**
- * The statements of TraceStore.listTraces for this query, in order: the page
- * SELECT and the capped count.
+ * The statements of TraceStore.listTraces for this query, in order: with a
+ * search, the probe that chooses the search clause's form (answered by
+ * `runProbe(text, params)`, i.e. the real database, so the captured page and
+ * count are the ones the API would run; without it the probe answers 0), then
+ * the page SELECT and the capped count.
  */
-export async function listTracesSql(tenantId, query) {
+export async function listTracesSql(tenantId, query, runProbe = null) {
+  const isProbe = (text) => /FROM aos_step_search x\s+WHERE/i.test(text) && !/FROM aos_traces t/i.test(text);
   const statements = await capture(
     (store) => store.listTraces(tenantId, query),
-    (text) => (/count\(\*\)/i.test(text) ? [{ n: 0 }] : []),
+    async (text, params) => (isProbe(text) && runProbe ? runProbe(text, params) : /count\(\*\)/i.test(text) ? [{ n: 0 }] : []),
   );
+  const probe = statements.find((s) => isProbe(s.text)) ?? null;
   const page = statements.find((s) => /FROM aos_traces t WHERE/i.test(s.text) && /ORDER BY/i.test(s.text));
-  const count = statements.find((s) => /count\(\*\)/i.test(s.text));
-  if (!page || !count || statements.length !== 2) {
+  const count = statements.find((s) => !isProbe(s.text) && /count\(\*\)/i.test(s.text));
+  if (!page || !count || statements.length !== (probe ? 3 : 2)) {
     throw new Error(`TraceStore.listTraces no longer issues a page and a count statement: ${statements.map((s) => s.text.slice(0, 80)).join(' | ')}`);
   }
-  return { page, count };
+  return { probe, page, count };
 }
 
 /** The step fetch of TraceStore.getTraceWithSteps (what verify reads). */
