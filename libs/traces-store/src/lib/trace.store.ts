@@ -447,6 +447,9 @@ export class TraceStore {
           limit: query.limit,
           offset: query.offset,
           cursor: query.cursor,
+          // A rare term's union bounds the matches (GIN first): count them without the
+          // page's order, else the count hash-joins them with all of the tenant's traces.
+          ...(query.search && !common ? { unorderedCountWhere: where } : {}),
         },
         toTrace,
       );
