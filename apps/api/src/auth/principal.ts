@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { ApiKeyRole } from '@aos/logs-domain';
+import type { Scope } from '@aos/traces-store';
 
 /** Who is calling: a tenant's API key, or the platform operator's key. */
 export type Principal =
@@ -7,6 +8,11 @@ export type Principal =
   | { kind: 'platform' };
 
 export type TenantPrincipal = Extract<Principal, { kind: 'key' }>;
+
+/** What a principal's queries are scoped to: its tenant, or the platform. */
+export function scopeOf(who: Principal): Scope {
+  return who.kind === 'platform' ? { platform: true } : { tenantId: who.tenantId };
+}
 
 export const PUBLIC_ROUTE = 'aos:public';
 export const ROUTE_ROLES = 'aos:roles';

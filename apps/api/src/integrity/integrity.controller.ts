@@ -3,8 +3,7 @@ import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkRespons
 import type { FastifyRequest } from 'fastify';
 import { AuditLogService } from '@aos/audit';
 import { LedgerService } from '@aos/ledger';
-import type { Scope } from '@aos/traces-store';
-import { AllowPlatform, AUDITORS, CurrentPrincipal, type Principal, Public, READERS, Roles } from '../auth/principal';
+import { AllowPlatform, AUDITORS, CurrentPrincipal, type Principal, Public, READERS, Roles, scopeOf } from '../auth/principal';
 import { normaliseAddress } from '../auth/request-actor';
 import {
   CheckpointDto,
@@ -15,8 +14,6 @@ import {
   IntegrityAuditDto,
   PublicKeyDto,
 } from './integrity.dto';
-
-const scopeOf = (who: Principal): Scope => (who.kind === 'platform' ? { platform: true } : { tenantId: who.tenantId });
 
 /**
  * The tamper-evident ledger (issue 7, libs/logs-domain/LEDGER.md): the signing

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ForbiddenError, ValidationError } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
 import { SystemLogService } from '@aos/system-logs';
-import { LogLookup, type Scope, TraceStore } from '@aos/traces-store';
-import type { Principal, TenantPrincipal } from '../auth/principal';
+import { LogLookup, TraceStore } from '@aos/traces-store';
+import { type Principal, scopeOf, type TenantPrincipal } from '../auth/principal';
 import type { RequestActor } from '../auth/request-actor';
 import type { LlmRunsListDto, TraceFiltersDto } from '../llm-runs/llm-runs.dto';
 import { filtersApplied, pagination, toLlmRunItem } from '../llm-runs/llm-runs.presenter';
@@ -105,10 +105,6 @@ export class LogsService {
     const [named] = await this.audit.withActorNames(entry.tenant_id, [entry]);
     return toLogEntry(entry, named.actor_name);
   }
-}
-
-function scopeOf(who: Principal): Scope {
-  return who.kind === 'platform' ? { platform: true } : { tenantId: who.tenantId };
 }
 
 /** The tenant of a tenant key; the platform key reads platform system logs only (DESIGN.md 8). */

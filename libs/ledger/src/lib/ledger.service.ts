@@ -22,7 +22,7 @@ import {
   ValidationError,
   verifyConsistency,
 } from '@aos/logs-domain';
-import { type LedgeredRecord, type LedgerEntry, LedgerStore, PLATFORM_LOG_ID, type Scope, type StoredCheckpoint, TraceStore } from '@aos/traces-store';
+import { type LedgeredRecord, type LedgerEntry, LedgerStore, ledgerLogId, type Scope, type StoredCheckpoint, TraceStore } from '@aos/traces-store';
 import type { CheckpointPublisher } from './checkpoint-publisher';
 import type { LedgerSigner, PublishedKey } from './ledger-signer';
 
@@ -406,8 +406,7 @@ export class LedgerService {
 
   /** The checkpoint published outside the database must be one this log still extends. */
   private async checkPublished(scope: Scope, size: number, report: (m: AuditMismatch) => void): Promise<void> {
-    const logId = 'tenantId' in scope ? scope.tenantId : PLATFORM_LOG_ID;
-    const note = await this.publisher.latest(logId);
+    const note = await this.publisher.latest(ledgerLogId(scope));
     if (!note) return;
     const published = parseCheckpoint(splitNote(note).body);
     const detail = (why: string) => report({ kind: 'ledger-altered', record_type: null, record_id: null, leaf_index: null, detail: why });
