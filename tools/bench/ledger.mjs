@@ -11,8 +11,7 @@
 // ... so drift favours neither) on the same database, each run on a fresh
 // tenant; the figure is the ratio of the medians. The bare baseline is COPY of
 // the same logs into system_logs. See tools/bench/README.md.
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -30,15 +29,14 @@ import {
   machineInfo,
   parseArgs,
   printMachine,
-  requireFromRoot,
   runBench,
   startApi,
   summarize,
   table,
   writeJson,
 } from './lib/common.mjs';
-import { csvField, rng } from './lib/content.mjs';
-import { makeLog } from './lib/syslog.mjs';
+import { rng } from './lib/content.mjs';
+import { copySystemLogs, makeLog } from './lib/syslog.mjs';
 
 const USAGE = `node tools/bench/ledger.mjs [options]
 
@@ -135,38 +133,6 @@ async function oneRun(mode, round, bodies, warm) {
   }
 }
 
-async function copyBaseline(logs, tenant) {
-  const copyFrom = requireFromRoot('pg-copy-streams').from;
-  const pg = requireFromRoot('pg');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'aos-bench-ledger-copy-'));
-  const files = [];
-  for (let s = 0; s < args.clients; s++) {
-    const f = path.join(tmp, `copy-${s}.csv`);
-    const out = createWriteStream(f);
-    for (let i = s; i < logs.length; i += args.clients) {
-      const l = logs[i];
-      out.write([randomUUID(), tenant, l.level, l.source, l.message, l.timestamp, JSON.stringify(l.context), l.trace_id ?? null, l.request_id].map(csvField).join(',') + '\n');
-    }
-    await new Promise((res) => out.end(res));
-    files.push(f);
-  }
-  const t0 = performance.now();
-  await Promise.all(
-    files.map(async (f) => {
-      const c = new pg.Client({ connectionString: dbUrl(args, args.db) });
-      await c.connect();
-      try {
-        await pipeline(createReadStream(f), c.query(copyFrom(`COPY system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id) FROM STDIN WITH (FORMAT csv)`)));
-      } finally {
-        await c.end();
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  rmSync(tmp, { recursive: true, force: true });
-  return logs.length / seconds;
-}
-
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -206,7 +172,7 @@ await runBench(async (onCleanup) => {
   const owner = await connect(dbUrl(args, args.db));
   const [{ tenant_id: tenant }] = (await owner.query(`SELECT tenant_id FROM tenants LIMIT 1`)).rows;
   await owner.end();
-  const copyRate = await copyBaseline(measured.logs, tenant);
+  const copyRate = measured.logs.length / (await copySystemLogs(args, measured.logs, tenant, args.clients));
   log(`baseline: COPY ${fmtInt(copyRate)} logs/s`);
 
   const pick = (mode, f) => median(runs.filter((x) => x.mode === mode).map(f));

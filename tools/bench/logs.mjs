@@ -9,10 +9,7 @@
 //     baseline for 3 and 4: the page and count SQL of SystemLogStore.list,
 //     captured from the built code, run bare as the serving role.
 // See tools/bench/README.md.
-import { createWriteStream, mkdirSync, rmSync, createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
   BENCH_API_KEY,
@@ -33,16 +30,15 @@ import {
   machineInfo,
   parseArgs,
   printMachine,
-  requireFromRoot,
   runBench,
   startApi,
   summarize,
   table,
   writeJson,
 } from './lib/common.mjs';
-import { csvField, rng } from './lib/content.mjs';
+import { rng } from './lib/content.mjs';
 import { systemLogListSql } from './lib/store-sql.mjs';
-import { MARKERS, SOURCES, lit, makeLog, seedSystemLogs } from './lib/syslog.mjs';
+import { MARKERS, SOURCES, copySystemLogs, lit, makeLog, seedSystemLogs } from './lib/syslog.mjs';
 
 const USAGE = `node tools/bench/logs.mjs [options]
 
@@ -157,38 +153,8 @@ async function ingestion(api, owner, tenant, key) {
   await send(warm.bodies, false);
   log(`warm-up indexed in ${fmt(await waitForIndexer(owner, 'warm-up'), 1)} s more`);
 
-  // Baseline: the same rows (fresh ids) by COPY, 4 streams, into the same table.
-  const copyFrom = requireFromRoot('pg-copy-streams').from;
-  const pg = requireFromRoot('pg');
-  const tmp = path.join(os.tmpdir(), `aos-bench-logs-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  const cols = `log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id`;
-  const files = [];
-  for (let s = 0; s < args.clients; s++) {
-    const f = path.join(tmp, `copy-${s}.csv`);
-    const out = createWriteStream(f);
-    for (let i = s; i < measured.logs.length; i += args.clients) {
-      const l = measured.logs[i];
-      out.write([randomUUID(), tenant, l.level, l.source, l.message, l.timestamp, JSON.stringify(l.context), l.trace_id ?? null, l.request_id].map(csvField).join(',') + '\n');
-    }
-    await new Promise((res) => out.end(res));
-    files.push(f);
-  }
-  await owner.query('CHECKPOINT');
-  const c0 = performance.now();
-  await Promise.all(
-    files.map(async (f) => {
-      const c = new pg.Client({ connectionString: dbUrl(args, args.db) });
-      await c.connect();
-      try {
-        await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), c.query(copyFrom(`COPY system_logs (${cols}) FROM STDIN WITH (FORMAT csv)`)));
-      } finally {
-        await c.end();
-      }
-    }),
-  );
-  const copySeconds = (performance.now() - c0) / 1000;
-  rmSync(tmp, { recursive: true, force: true });
+  // Baseline: the same rows (fresh ids) by COPY, one stream per client, into the same table.
+  const copySeconds = await copySystemLogs(args, measured.logs, tenant, args.clients, () => owner.query('CHECKPOINT'));
   log(`baseline: COPY ${fmtInt(args.ingest / copySeconds)} logs/s (${fmt(copySeconds, 2)} s)`);
   // The COPYed rows were queued by the insert trigger like any other: index them before measuring.
   log(`COPYed rows indexed in ${fmt(await waitForIndexer(owner, 'COPY baseline'), 1)} s more`);
@@ -218,7 +184,7 @@ async function ingestion(api, owner, tenant, key) {
     clients: args.clients,
     avg_log_json_bytes: avgBytes,
     http: { seconds: http.seconds, logs_per_s: rate, batch_ms: summarize(http.lat) },
-    copy: { seconds: copySeconds, logs_per_s: copyRate, streams: files.length },
+    copy: { seconds: copySeconds, logs_per_s: copyRate, streams: args.clients },
     ratio_vs_copy: rate / copyRate,
     indexer: {
       backlog_at_end: left,

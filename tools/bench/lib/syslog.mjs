@@ -1,6 +1,11 @@
 // Shared by logs.mjs and export.mjs: the system-log vocabulary and an SQL seed.
-import { connect, dbUrl, fmt, fmtInt, log } from './common.mjs';
-import { WORDS } from './content.mjs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { connect, dbUrl, fmt, fmtInt, log, requireFromRoot } from './common.mjs';
+import { csvField, WORDS } from './content.mjs';
 
 export const SOURCES = [
   'api-gateway', 'auth-service', 'billing-worker', 'policy-engine', 'agent-runtime', 'tool-proxy', 'scheduler', 'export-worker',
@@ -161,4 +166,47 @@ export function makeLog(r, ts) {
   };
   if (r() < 0.4) log.trace_id = `${hex()}-${hex().slice(0, 4)}-7${hex().slice(0, 3)}-8${hex().slice(0, 3)}-${hex()}${hex().slice(0, 4)}`;
   return log;
+}
+
+/**
+ * The ingestion baseline: the same logs (fresh ids) COPYed into `system_logs` of
+ * `tenant` over `streams` connections, from CSV files written first (not timed).
+ * Answers the seconds the COPYs took; `beforeTimed` runs once the files exist.
+ */
+export async function copySystemLogs(args, logs, tenant, streams, beforeTimed = async () => undefined) {
+  const copyFrom = requireFromRoot('pg-copy-streams').from;
+  const pg = requireFromRoot('pg');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'aos-bench-copy-'));
+  try {
+    const files = [];
+    for (let s = 0; s < streams; s++) {
+      const f = path.join(tmp, `copy-${s}.csv`);
+      const out = createWriteStream(f);
+      for (let i = s; i < logs.length; i += streams) {
+        const l = logs[i];
+        out.write([randomUUID(), tenant, l.level, l.source, l.message, l.timestamp, JSON.stringify(l.context), l.trace_id ?? null, l.request_id].map(csvField).join(',') + '\n');
+      }
+      await new Promise((res) => out.end(res));
+      files.push(f);
+    }
+    await beforeTimed();
+    const t0 = performance.now();
+    await Promise.all(
+      files.map(async (f) => {
+        const c = new pg.Client({ connectionString: dbUrl(args, args.db) });
+        await c.connect();
+        try {
+          await pipeline(
+            createReadStream(f, { highWaterMark: 1 << 20 }),
+            c.query(copyFrom(`COPY system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id) FROM STDIN WITH (FORMAT csv)`)),
+          );
+        } finally {
+          await c.end();
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
