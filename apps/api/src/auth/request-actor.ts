@@ -21,11 +21,15 @@ export function normaliseAddress(ip: string | null | undefined): string | null {
   return mapped ? mapped[1] : ip;
 }
 
-/** The calling tenant key as an audit actor, with the request's address and user agent. */
-export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestActor => {
-  const request = ctx.switchToHttp().getRequest<FastifyRequest & RequestWithPrincipal>();
+/**
+ * The one place that turns the calling key into an audit actor: the tenant
+ * key, with the request's address and user agent; null for the platform key,
+ * which acts for no tenant and so has no tenant audit trail.
+ */
+function actorOf(request: FastifyRequest & RequestWithPrincipal): RequestActor | null {
   const principal = request.principal;
-  if (!principal || principal.kind !== 'key') throw new Error('route reached without a tenant principal');
+  if (!principal) throw new Error('route reached without a principal');
+  if (principal.kind !== 'key') return null;
   const agent = request.headers['user-agent'];
   return {
     tenantId: principal.tenantId,
@@ -34,4 +38,16 @@ export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionCont
     ipAddress: normaliseAddress(request.ip),
     userAgent: typeof agent === 'string' ? agent : null,
   };
+}
+
+/** The calling tenant key as an audit actor, with the request's address and user agent. */
+export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestActor => {
+  const actor = actorOf(ctx.switchToHttp().getRequest());
+  if (!actor) throw new Error('route reached without a tenant principal');
+  return actor;
 });
+
+/** On routes the platform key may call too (`@AllowPlatform()`): the tenant key as `CurrentActor` gives it, or null for the platform key. */
+export const CurrentActorOrPlatform = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): RequestActor | null => actorOf(ctx.switchToHttp().getRequest()),
+);

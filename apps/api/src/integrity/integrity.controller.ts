@@ -1,10 +1,9 @@
-import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { AuditLogService } from '@aos/audit';
 import { LedgerService } from '@aos/ledger';
 import { AllowPlatform, AUDITORS, CurrentPrincipal, type Principal, Public, READERS, Roles, scopeOf } from '../auth/principal';
-import { normaliseAddress } from '../auth/request-actor';
+import { CurrentActorOrPlatform, type RequestActor } from '../auth/request-actor';
 import {
   CheckpointDto,
   ConsistencyProofDto,
@@ -80,20 +79,20 @@ export class IntegrityController {
       'published outside the database, and lists records never ledgered. Purged records are explained gaps. Audited as `ledger_audited`.',
   })
   @ApiOkResponse({ type: IntegrityAuditDto })
-  async runAudit(@CurrentPrincipal() who: Principal, @Req() request: FastifyRequest): Promise<IntegrityAuditDto> {
+  async runAudit(@CurrentPrincipal() who: Principal, @CurrentActorOrPlatform() actor: RequestActor | null): Promise<IntegrityAuditDto> {
     const report = await this.ledger.audit(scopeOf(who));
-    if (who.kind === 'key') {
-      const agent = request.headers['user-agent'];
+    // The platform key has no tenant trail to record its audit in.
+    if (actor) {
       await this.audit.logAction({
-        tenantId: who.tenantId,
-        actor_id: who.keyId,
-        actor_type: 'api_key',
+        tenantId: actor.tenantId,
+        actor_id: actor.actorId,
+        actor_type: actor.actorType,
         action: 'ledger_audited',
         resource_type: 'ledger',
         resource_id: null,
         details: { tree_size: report.tree_size, verified: report.verified, mismatch_count: report.mismatch_count, purged_leaves: report.purged_leaves },
-        ip_address: normaliseAddress(request.ip),
-        user_agent: typeof agent === 'string' ? agent : null,
+        ip_address: actor.ipAddress,
+        user_agent: actor.userAgent,
         success: true,
         failure_reason: null,
       });

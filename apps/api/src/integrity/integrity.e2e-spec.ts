@@ -137,6 +137,26 @@ describe('Integrity routes', () => {
     expect(audits.items.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('records who ran the audit: the acting key, its address and user agent', async () => {
+    const t = await e.newTenant('admin');
+    const { body: keys } = await json('GET', '/api/v1/api-keys', t.key);
+    expect(keys.items).toHaveLength(1);
+    const ran = await e.request('POST', '/api/v1/integrity/audit', { key: t.key, headers: { 'user-agent': 'integrity-e2e/1.0' } });
+    expect(ran.status).toBe(200);
+    const { body: audits } = await json('GET', '/api/v1/logs/audit?action=ledger_audited', t.key);
+    expect(audits.items).toHaveLength(1);
+    const { body: row } = await json('GET', `/api/v1/logs/${audits.items[0].log_id}`, t.key);
+    expect(row).toMatchObject({
+      topic: 'audit',
+      actor_id: keys.items[0].id,
+      actor_type: 'api_key',
+      resource_type: 'ledger',
+      ip_address: '127.0.0.1',
+      user_agent: 'integrity-e2e/1.0',
+      success: true,
+    });
+  });
+
   it('explains records removed by the retention purge as gaps: the log still verifies', async () => {
     const t = await e.newTenant('admin');
     const old = new Date(Date.now() - 3 * 24 * 3_600_000).toISOString();
