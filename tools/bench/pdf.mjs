@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// PDF rendering benchmark: the evidence bundle of a 50-step trace rendered to
-// PDF by the worker's own PdfRenderer (libs/evidence-pdf, as built into
-// dist/apps/worker), with a warm browser: p50/p95 latency one at a time, and
+// PDF rendering benchmark: the evidence bundle of a 50-step trace (the lib's
+// own sampleBundle, the fixture of its specs) rendered to PDF by the worker's
+// own PdfRenderer (libs/evidence-pdf, as built into dist/apps/worker), with a warm browser: p50/p95 latency one at a time, and
 // PDFs/s with the worker's page concurrency. Baseline in the same run and the
 // same browser: Chromium's page.pdf() of a trivial static HTML page (also shown
 // the naive way, bare puppeteer with a new page per PDF, for the page-reuse gain).
 // Targets (issue 4): p50 < 500 ms with a warm browser, >= 2 PDFs/s per worker.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fmt, log, parseArgs, requireFromRoot, ROOT, summarize, table, writeJson } from './lib/common.mjs';
@@ -32,6 +33,8 @@ const args = parseArgs(
 
 const DIST = path.join(ROOT, 'dist/apps/worker');
 const LIB = path.join(DIST, 'libs/evidence-pdf/src/index.js');
+/** The bundle the specs render too. Test code is not in the build: it is transpiled on load. */
+const SAMPLE_BUNDLE = path.join(ROOT, 'libs/evidence-pdf/src/testing/sample-bundle.ts');
 
 function load() {
   if (args.build || !existsSync(LIB)) {
@@ -41,77 +44,25 @@ function load() {
   }
   const { paths } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.base.json'), 'utf8')).compilerOptions;
   requireFromRoot('tsconfig-paths').register({ baseUrl: DIST, paths, addMatchAll: false });
-  return {
-    pdf: requireFromRoot(LIB),
-    domain: requireFromRoot(path.join(DIST, 'libs/logs-domain/src/index.js')),
-  };
+  return { pdf: requireFromRoot(LIB), sample: loadTypeScript(SAMPLE_BUNDLE) };
 }
 
-/** A realistic bundle: steps with real hashes, a violation three quarters in, SOC2 and executive fields. */
-function bundleOf(domain, type, steps) {
-  const start = Date.UTC(2026, 0, 20, 10, 0, 0);
-  const inflection = Math.floor(steps * 0.74);
-  const types = ['llm_call', 'tool_call', 'output', 'policy_check'];
-  const evidence = Array.from({ length: steps }, (_, i) => {
-    const step_type = i === 0 ? 'input' : i === inflection ? 'violation' : types[i % 4];
-    const timestamp = new Date(start + i * 1234).toISOString();
-    return {
-      step_index: i,
-      step_type,
-      level: i === inflection ? 'error' : i % 9 === 0 ? 'warning' : 'info',
-      timestamp,
-      tokens: 100 + i * 7,
-      cost_cents: 1 + (i % 5),
-      duration_ms: 200 + i * 3,
-      is_inflection_point: i === inflection,
-      content_hash: domain.computeStepHash({ step_index: i, step_type, input_data: { q: `question ${i}` }, output_data: { a: `answer ${i}` }, timestamp }),
-    };
+/**
+ * One TypeScript module of the workspace, transpiled (types dropped, no type
+ * check) and loaded as CommonJS; its `@aos/*` imports resolve to the build
+ * through the tsconfig-paths registered in load(), so it shares the renderer's code.
+ */
+function loadTypeScript(file) {
+  const ts = requireFromRoot('typescript');
+  const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
   });
-  const hash = domain.computeTraceHash(evidence);
-  const b = {
-    bundle_id: '0194a3b2-aaaa-7bbb-8ccc-dddddddddddd',
-    bundle_type: type,
-    generated_at: new Date().toISOString(),
-    run_context: {
-      run_id: '0194a3b2-1111-7222-8333-444444444444',
-      agent_id: '0194a3b2-5555-7666-8777-888888888888',
-      agent_name: 'refund-assistant',
-      tenant_id: '0194a3b2-0000-7000-8000-000000000001',
-      trace_id: '0194a3b2-7c1d-7e4f-8a2b-3c4d5e6f7a8b',
-      status: 'failed',
-      started_at: new Date(start).toISOString(),
-      completed_at: new Date(start + steps * 1234).toISOString(),
-      termination_reason: `The run ended in failure after a policy violation at step ${inflection}: refund above the approval limit.`,
-      step_count: steps,
-      total_tokens: evidence.reduce((n, s) => n + s.tokens, 0),
-      total_cost_cents: evidence.reduce((n, s) => n + s.cost_cents, 0),
-      total_duration_ms: steps * 1234,
-      is_synthetic: false,
-    },
-    policy_context: {
-      snapshot_id: '0194a3b2-9999-7aaa-8bbb-cccccccccccc',
-      policies: [{ policy_id: 'refund-limit', description: 'Refunds above $500 need a human approval', max_refund_usd: 500 }],
-      thresholds: { max_refund_usd: 500, max_tokens: 100000 },
-      violated_policy_id: '0194a3b2-dddd-7eee-8fff-000000000000',
-      violation_step_index: inflection,
-      violation_reason: 'refund above the approval limit',
-      violation_timestamp: evidence[inflection]?.timestamp ?? null,
-    },
-    trace_evidence: { steps: evidence },
-    incident_context: { incident_id: '0194a3b2-1212-7343-8565-787878787878', severity: 'high', status: 'open', title: 'Unapproved refund', opened_at: new Date(start).toISOString() },
-    integrity: { content_hash: hash, computed_hash: hash, verified: true, failed_steps: [], algorithm: 'step: sha256(JCS(5 fields)); trace: sha256(step hashes)' },
-  };
-  if (type === 'soc2') {
-    b.control_mappings = ['CC7.2', 'CC7.3', 'CC7.4'].map((id) => ({ control_id: id, title: `control ${id}`, evidence: [`evidence for ${id}`, 'integrity.verified = true'] }));
-    b.attestation_statement = `Generated at ${b.generated_at}; every hash was recomputed and matched.`;
-  }
-  if (type === 'executive') {
-    b.incident_summary = `The refund-assistant run failed after ${steps} steps: it issued a refund above the approval limit.`;
-    b.business_impact = 'A refund was paid without the required approval.';
-    b.risk_level = 'high';
-    b.recommended_actions = ['Review the refund with the finance team.', 'Follow the incident until it is resolved.'];
-  }
-  return b;
+  const mod = new Module(file);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  mod._compile(outputText, file);
+  return mod.exports;
 }
 
 /** page.pdf() of a document on a new page, closed after: what a renderer without page reuse pays. */
@@ -160,7 +111,7 @@ async function throughput(renderer, bundle, total, concurrency) {
 }
 
 async function main() {
-  const { pdf, domain } = load();
+  const { pdf, sample } = load();
   const executablePath = process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium';
   let chromium = 'unknown';
   try {
@@ -175,7 +126,7 @@ async function main() {
   requireFromRoot('@nestjs/common').Logger.overrideLogger(['error']);
   const renderer = new pdf.PdfRenderer({ concurrency: args.concurrency });
   const types = String(args.types).split(',').filter(Boolean);
-  const bundles = Object.fromEntries(types.map((t) => [t, bundleOf(domain, t, args.steps)]));
+  const bundles = Object.fromEntries(types.map((t) => [t, sample.sampleBundle(t, args.steps)]));
   const main = bundles.evidence ?? Object.values(bundles)[0];
   const trivialHtml = '<!doctype html><html><head><title>baseline</title></head><body><p>Hello, PDF.</p></body></html>';
   try {
