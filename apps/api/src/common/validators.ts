@@ -23,3 +23,12 @@ export const ToInteger = () =>
   Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value), { toClassOnly: true });
 
 export const INT32_MAX = 2_147_483_647;
+
+/**
+ * A JSON object as JSON.parse makes it. The single-pass body validators send
+ * anything else (arrays, class instances, objects with a poisoned prototype)
+ * to the DTOs.
+ */
+export function isPlainJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}

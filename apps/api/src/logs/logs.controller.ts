@@ -13,7 +13,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { LOG_TOPICS } from '@aos/logs-domain';
+import { LOG_TOPICS, type NewSystemLog } from '@aos/logs-domain';
 import {
   AllowPlatform,
   CurrentPrincipal,
@@ -122,7 +122,7 @@ export class LogsController {
   @ApiBody({ schema: SYSTEM_LOGS_BODY_SCHEMA })
   @ApiCreatedResponse({ type: RecordedLogsDto })
   // Typed by an object literal type so the global pipe leaves the union body to SystemLogsBodyPipe.
-  recordSystem(@CurrentPrincipal() who: Principal, @Body(SystemLogsBodyPipe) body: { logs: SystemLogInputDto[] }): Promise<RecordedLogsDto> {
+  recordSystem(@CurrentPrincipal() who: Principal, @Body(SystemLogsBodyPipe) body: { logs: NewSystemLog[] }): Promise<RecordedLogsDto> {
     return this.logs.recordSystemLogs(who, body.logs);
   }
 

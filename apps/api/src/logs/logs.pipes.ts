@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { LOG_TOPICS, ValidationError } from '@aos/logs-domain';
+import { LOG_TOPICS, type NewSystemLog, ValidationError } from '@aos/logs-domain';
 import { createValidationPipe } from '../http';
 import {
   AuditTopicFiltersDto,
@@ -9,13 +9,26 @@ import {
   SystemTopicFiltersDto,
   type TopicFiltersDto,
 } from './logs.dto';
+import { fastValidSystemLogs } from './system-logs-validator';
 
-/** POST /api/v1/logs/system takes one log or `{logs: [...]}`; both become a batch. */
+/**
+ * POST /api/v1/logs/system takes one log or `{logs: [...]}`; both become a
+ * batch. A body that passes the single-pass check of `fastValidSystemLogs` is
+ * answered as parsed (a batch of 1000 skips class-validator and
+ * class-transformer); any other goes through the DTOs, which name every
+ * offending field.
+ */
 @Injectable()
-export class SystemLogsBodyPipe implements PipeTransform<unknown, Promise<SystemLogBatchDto>> {
+export class SystemLogsBodyPipe implements PipeTransform<unknown, Promise<{ logs: NewSystemLog[] }>> {
   private readonly validation = createValidationPipe();
 
-  async transform(value: unknown): Promise<SystemLogBatchDto> {
+  async transform(value: unknown): Promise<{ logs: NewSystemLog[] }> {
+    const valid = fastValidSystemLogs(value);
+    return valid ? { logs: valid } : this.throughDtos(value);
+  }
+
+  /** The reference path: the DTOs decide, and name each offending field. */
+  async throughDtos(value: unknown): Promise<SystemLogBatchDto> {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw ValidationError.field('body', 'must be a log object or {"logs": [...]}');
     }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ForbiddenError, ValidationError } from '@aos/logs-domain';
+import { ForbiddenError, type NewSystemLog, ValidationError } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
 import { SystemLogService } from '@aos/system-logs';
 import { LogLookup, TraceStore } from '@aos/traces-store';
@@ -15,7 +15,6 @@ import type {
   LogEntryDto,
   RecordedLogsDto,
   SystemLogFiltersDto,
-  SystemLogInputDto,
   SystemLogListDto,
   TopicFiltersDto,
 } from './logs.dto';
@@ -72,7 +71,7 @@ export class LogsService {
   }
 
   /** One log or a batch, all or none; the platform key writes platform logs (tenant_id NULL). */
-  async recordSystemLogs(who: Principal, logs: SystemLogInputDto[]): Promise<RecordedLogsDto> {
+  async recordSystemLogs(who: Principal, logs: readonly NewSystemLog[]): Promise<RecordedLogsDto> {
     const stored = await this.systemLogs.logMany(scopeOf(who), logs);
     return { logs: stored.map((l) => ({ log_id: l.log_id })) };
   }

@@ -1,6 +1,6 @@
 import { isRfc3339, type NewStep, STEP_LEVELS, STEP_TYPES } from '@aos/logs-domain';
 import { MAX_STEPS_PER_BATCH } from '@aos/traces-store';
-import { INT32_MAX } from '../common/validators';
+import { INT32_MAX, isPlainJsonObject } from '../common/validators';
 
 /**
  * The fast path of the steps route: one pass over a parsed body that answers
@@ -16,7 +16,7 @@ import { INT32_MAX } from '../common/validators';
  * only the fields of NewStep, with the values the DTOs would have kept.
  */
 export function fastValidSteps(body: unknown): NewStep[] | null {
-  if (!isPlainObject(body)) return null;
+  if (!isPlainJsonObject(body)) return null;
   if (!('steps' in body)) return isValidStep(body) ? [body as unknown as NewStep] : null;
   // A batch: `steps` is the only field.
   for (const key in body) if (key !== 'steps') return null;
@@ -33,7 +33,7 @@ const MAX_SOURCE_LENGTH = 200;
 
 /** Every StepDto rule, on one parsed step. */
 export function isValidStep(value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
+  if (!isPlainJsonObject(value)) return false;
   let index = false;
   let type = false;
   let timestamp = false;
@@ -65,7 +65,7 @@ export function isValidStep(value: unknown): boolean {
         if (v !== null && !isCounter(v)) return false;
         break;
       case 'metadata':
-        if (v !== null && !isPlainObject(v)) return false;
+        if (v !== null && !isPlainJsonObject(v)) return false;
         break;
       case 'input_data':
       case 'output_data':
@@ -82,12 +82,4 @@ export function isValidStep(value: unknown): boolean {
 /** @IsInt() @Min(0) @Max(INT32_MAX). */
 function isCounter(v: unknown): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= INT32_MAX;
-}
-
-/**
- * A JSON object as JSON.parse makes it. Anything else (arrays, class
- * instances, objects with a poisoned prototype) goes to the DTOs.
- */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
 }
