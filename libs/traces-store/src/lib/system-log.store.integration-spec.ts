@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, type NewSystemLog, type SystemLogListQuery, ValidationError } from '@aos/logs-domain';
+import canonicalize from 'canonicalize';
+import { hashLeaf, NotFoundError, type NewSystemLog, systemLogLeafData, type SystemLogListQuery, ValidationError } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import type { Scope, Sql } from './database/database';
+import { LedgerStore } from './ledger.store';
 import { SystemLogStore } from './system-log.store';
 import { SystemLogSearchIndexer } from './system-log-search-indexer';
 import { TenantStore } from './tenant.store';
@@ -94,6 +96,32 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
     expect(Date.parse(a.created_at)).toBeGreaterThan(Date.parse('2026-01-21T00:00:00Z'));
     expect(Math.abs(Date.parse(b.timestamp) - Date.parse(b.created_at))).toBeLessThan(5_000);
     expect(b.context).toBeNull();
+  });
+
+  it('answers each log exactly as it reads back, and ledgers the leaf of the stored row', async () => {
+    // The answer is built from what was sent plus what the database decided; jsonb
+    // must keep every value of the context as JavaScript parses it back.
+    const scope = await newTenant();
+    const ledger = new LedgerStore(t.db);
+    const contexts = [
+      { n: [0, -0, 1.5, 1e21, 1e-7, 0.1 + 0.2, 12345678901234567890, -1e300, 5e-324], s: 'é "q" \\ \u2028 😀 \u007f' },
+      { nested: { b: [true, false, null, {}, []], a: { '': 'empty key', 'z y': 1 } }, order: { b: 1, a: 2, aa: 3, '10': 4, '9': 5 } },
+      { date: new Date('2026-01-20T10:00:00.123Z') } as unknown as NewSystemLog['context'],
+      {},
+      null,
+      undefined,
+    ];
+    const stored = await store.insertMany(
+      scope,
+      contexts.map((context, i) => ({ ...log({ message: `m${i}`, trace_id: i % 2 ? `t${i}` : undefined }), context })),
+    );
+    const leaves = await ledger.entries(scope, 0, 100);
+    for (const [i, answered] of stored.entries()) {
+      const readBack = await store.get(scope, answered.log_id);
+      expect(JSON.parse(JSON.stringify(answered))).toEqual(readBack);
+      expect(canonicalize(answered)).toBe(canonicalize(readBack));
+      expect(leaves[i].leaf_hash.equals(hashLeaf(systemLogLeafData(readBack)))).toBe(true);
+    }
   });
 
   it('refuses an invalid batch naming the item and field, and stores none of it', async () => {

@@ -20,6 +20,7 @@ import {
 import type { Database, Scope } from './database/database';
 import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
 import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
+import { iso } from './rows';
 import { LedgerStore, ledgerLogId } from './ledger.store';
 import { Params } from './pagination';
 
@@ -59,6 +60,10 @@ export class SystemLogStore {
     }));
     const tenantId = 'tenantId' in scope ? scope.tenantId : null;
     // One statement for the whole batch: the rows travel as one JSON document.
+    // Only what the database decides comes back (the defaulted event time and
+    // created_at); the rest of each stored log is what was sent, which the JSON
+    // round trip through jsonb keeps value for value (the store's integration
+    // tests hold the ledger's leaves to the rows read back).
     const stored = await this.db.transaction(scope, async (sql) => {
       const inserted = await sql.query(
         `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id)
@@ -66,12 +71,15 @@ export class SystemLogStore {
            nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
          FROM jsonb_to_recordset($2::jsonb) AS r(log_id uuid, level text, source text, message text,
            "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
-         RETURNING ${SYSTEM_LOG_COLUMNS}`,
+         RETURNING log_id, "timestamp", created_at`,
         [tenantId, JSON.stringify(rows)],
       );
       // RETURNING promises no order: answer (and ledger) in the order given.
-      const byId = new Map(inserted.map((r) => [String(r.log_id), toSystemLog(r)]));
-      const logs = rows.map((r) => byId.get(r.log_id)!);
+      const decided = new Map(inserted.map((r) => [String(r.log_id), r]));
+      const logs = rows.map((r): SystemLog => {
+        const row = decided.get(r.log_id)!;
+        return { ...r, tenant_id: tenantId, timestamp: iso(row.timestamp)!, created_at: iso(row.created_at)! };
+      });
       await this.ledger.append(
         sql,
         ledgerLogId(scope),
