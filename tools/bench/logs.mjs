@@ -39,6 +39,7 @@ import {
 import { rng } from './lib/content.mjs';
 import { systemLogListSql } from './lib/store-sql.mjs';
 import { MARKERS, SOURCES, copySystemLogs, lit, makeLog, seedSystemLogs } from './lib/syslog.mjs';
+import { printProfile, profiledApiOptions, startProfile, stopProfile, summarizeProfile } from './lib/profile.mjs';
 
 const USAGE = `node tools/bench/logs.mjs [options]
 
@@ -60,7 +61,8 @@ const USAGE = `node tools/bench/logs.mjs [options]
   --build              rebuild the API first
   --json [FILE]        write results as JSON (default tools/bench/results/logs-<time>.json)
   --pg-url URL         owner URL of the PostgreSQL server
-  --port N             API port (default: a free one)`;
+  --port N             API port (default: a free one)
+  --cpu-prof           profile the API (V8 sampling) over the measured ingestion and summarise it`;
 
 const args = parseArgs(
   {
@@ -86,6 +88,7 @@ const args = parseArgs(
     json: '',
     pgUrl: undefined,
     port: 0,
+    cpuProf: false,
   },
   USAGE,
 );
@@ -94,6 +97,7 @@ const only = args.only ? new RegExp(args.only, 'i') : null;
 const wanted = (name) => !only || only.test(name);
 
 const PLATFORM_KEY = 'aos_bench_platform_key_do_not_use_in_production';
+const PROFILE_FILE = `/tmp/aos-bench/logs-ingest-${process.pid}.cpuprofile`;
 const SEED_VERSION = 3; // v3: system_logs_search (search off the insert path) with level, source, day lexemes
 const seedSignature = () => `aos-bench-logs v${SEED_VERSION} logs=${args.logs} days=${args.days}`;
 // ------------------------------------------------------------------ content
@@ -162,7 +166,9 @@ async function ingestion(api, owner, tenant, key) {
 
   const before = Number((await owner.query(`SELECT count(*) AS n FROM system_logs WHERE tenant_id = $1`, [tenant])).rows[0].n);
   const cpu0 = cpuSnapshot(api.pid, backendPids(args.db));
+  if (args.cpuProf) startProfile(api);
   const http = await send(measured.bodies, true);
+  const profile = args.cpuProf ? summarizeProfile(await stopProfile(api, PROFILE_FILE)) : null;
   const cpu = cpuDelta(cpu0, cpuSnapshot(api.pid, [...new Set([...Object.keys(cpu0.backends).map(Number), ...backendPids(args.db)])]));
   // The indexer ran concurrently (its CPU is in the PostgreSQL and API figures above); what it left is drained now.
   const left = await backlog(owner);
@@ -195,6 +201,7 @@ async function ingestion(api, owner, tenant, key) {
     },
     cpu_s_per_10k_logs: Object.fromEntries(Object.entries({ api: cpu.api_s, pg: cpu.pg_backends_s, client: cpu.client_s, other: cpu.other_s }).map(([k, v]) => [k, (v * 10_000) / args.ingest])),
     machine_busy_pct: (100 * cpu.machine_busy_s) / cpu.wall_s / os.cpus().length,
+    profile,
   };
 }
 
@@ -414,7 +421,8 @@ await runBench(async (onCleanup) => {
     if (args.keep) log(`kept database ${args.db}; drop it with: psql -c 'DROP DATABASE ${args.db}'`);
     else await dropDatabase(args, args.db);
   });
-  const api = await startApi(args, args.db, { extraEnv: { AOS_PLATFORM_API_KEY: PLATFORM_KEY } });
+  const prof = args.cpuProf ? profiledApiOptions(PROFILE_FILE) : { extraEnv: {} };
+  const api = await startApi(args, args.db, { ...prof, extraEnv: { ...prof.extraEnv, AOS_PLATFORM_API_KEY: PLATFORM_KEY } });
   onCleanup(() => api.stop());
   const owner = await connect(dbUrl(args, args.db));
   onCleanup(() => owner.end());
@@ -500,6 +508,7 @@ await runBench(async (onCleanup) => {
       ) + '\n',
     );
     const k = g.cpu_s_per_10k_logs;
+    if (g.profile) printProfile(g.profile);
     process.stdout.write(`CPU s per 10k logs: API ${fmt(k.api, 2)}, PostgreSQL ${fmt(k.pg, 2)}, client ${fmt(k.client, 2)}, rest of machine ${fmt(k.other, 2)}; machine busy ${fmt(g.machine_busy_pct, 0)} %\n`);
     const ix = g.indexer;
     process.stdout.write(
