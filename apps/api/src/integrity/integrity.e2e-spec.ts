@@ -190,6 +190,10 @@ describe('Integrity routes', () => {
     const cp = await json('GET', '/api/v1/integrity/checkpoint', PLATFORM_KEY);
     expect(cp.status).toBe(200);
     expect(cp.body.origin).toBe('aos.local/ledger/platform');
+    const audit = await json('POST', '/api/v1/integrity/audit', PLATFORM_KEY);
+    expect(audit.status).toBe(200);
+    expect(audit.body).toMatchObject({ verified: true, mismatch_count: 0, origin: 'aos.local/ledger/platform' });
+    expect(audit.body.tree_size).toBeGreaterThanOrEqual(1);
   });
 
   it.each([

@@ -306,11 +306,14 @@ export class LedgerStore {
    */
   async unledgeredRecords(scope: Scope, limit: number): Promise<Array<{ leaf_type: LeafType; record_id: string }>> {
     const tenant = 'tenantId' in scope;
+    // The platform log holds system logs only, and its query takes no tenant parameter
+    // (an unused `$1` has no type PostgreSQL can infer).
+    const lim = tenant ? '$2' : '$1';
     const rows = await this.db.transaction(scope, (sql) =>
       sql.query<{ leaf_type: LeafType; record_id: string }>(
         `(SELECT 'aos.syslog.v1' AS leaf_type, s.log_id AS record_id FROM system_logs s
            WHERE ${tenant ? 's.tenant_id = $1' : 's.tenant_id IS NULL'}
-             AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = s.log_id AND l.leaf_type = 'aos.syslog.v1') LIMIT $2)
+             AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = s.log_id AND l.leaf_type = 'aos.syslog.v1') LIMIT ${lim})
          ${
            tenant
              ? `UNION ALL
@@ -321,7 +324,7 @@ export class LedgerStore {
              AND NOT EXISTS (SELECT 1 FROM aos_ledger_leaves l WHERE l.record_id = t.trace_id AND l.leaf_type = 'aos.trace.v1') LIMIT $2)`
              : ''
          }`,
-        tenant ? [scope.tenantId, limit] : [null, limit],
+        tenant ? [scope.tenantId, limit] : [limit],
       ),
     );
     return rows.slice(0, limit);
