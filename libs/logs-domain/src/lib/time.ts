@@ -7,14 +7,19 @@ const RFC3339 =
 
 export function isRfc3339(value: string): boolean {
   const m = RFC3339.exec(value);
-  if (!m) return false;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
-  const t = Date.parse(value.toUpperCase());
-  if (Number.isNaN(t)) return false;
-  // Reject dates such as 2026-02-30 that Date silently rolls over.
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d <= days && y >= 1 && y <= 9999;
+  if (m === null) return false;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  // Date.parse silently rolls over dates such as 2026-02-30: check the calendar first.
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return false;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) return false;
+  return !Number.isNaN(Date.parse(value.toUpperCase()));
+}
+
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }
 
 /** Normalise an RFC 3339 string (any offset, any precision) to `YYYY-MM-DDTHH:mm:ss.SSSZ`. */
