@@ -20,7 +20,6 @@ import {
 import type { Database, Scope } from './database/database';
 import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
 import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
-import { iso } from './rows';
 import { LedgerStore, ledgerLogId } from './ledger.store';
 import { Params } from './pagination';
 
@@ -71,14 +70,16 @@ export class SystemLogStore {
            nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
          FROM jsonb_to_recordset($2::jsonb) AS r(log_id uuid, level text, source text, message text,
            "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
-         RETURNING log_id, "timestamp", created_at`,
+         RETURNING log_id, (extract(epoch FROM "timestamp") * 1000)::float8 AS at_ms, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`,
         [tenantId, JSON.stringify(rows)],
       );
-      // RETURNING promises no order: answer (and ledger) in the order given.
+      // RETURNING promises no order: answer (and ledger) in the order given. The
+      // times come back as epoch milliseconds (exact at timestamptz(3)): cheaper
+      // to read than timestamp text, 1000 times per batch.
       const decided = new Map(inserted.map((r) => [String(r.log_id), r]));
       const logs = rows.map((r): SystemLog => {
         const row = decided.get(r.log_id)!;
-        return { ...r, tenant_id: tenantId, timestamp: iso(row.timestamp)!, created_at: iso(row.created_at)! };
+        return { ...r, tenant_id: tenantId, timestamp: new Date(row.at_ms).toISOString(), created_at: new Date(row.created_ms).toISOString() };
       });
       await this.ledger.append(
         sql,

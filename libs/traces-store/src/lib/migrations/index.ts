@@ -8,6 +8,7 @@ import { RetentionFloor1769500000000 } from './1769500000000-retention-floor';
 import { RefuseDrop1769550000000 } from './1769550000000-refuse-drop';
 import { Ledger1769600000000 } from './1769600000000-ledger';
 import { AsyncSystemLogSearch1769700000000 } from './1769700000000-async-system-log-search';
+import { DropUnusedSystemLogIndex1769800000000 } from './1769800000000-drop-unused-system-log-index';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RefuseDrop1769550000000,
   Ledger1769600000000,
   AsyncSystemLogSearch1769700000000,
+  DropUnusedSystemLogIndex1769800000000,
 ];
