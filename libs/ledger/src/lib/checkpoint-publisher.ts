@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 
 export interface CheckpointPublisherOptions {
@@ -33,15 +34,13 @@ export class CheckpointPublisher {
     return this.options.directory;
   }
 
-  /** Writes `<dir>/<log>/<size>.note` and `latest.note` (atomically), then calls the webhook. */
+  /** Writes `<dir>/<log>/<size>.note` and `latest.note` (each atomically), then calls the webhook. */
   async publish(cp: PublishedCheckpoint): Promise<void> {
     if (this.options.directory) {
       const dir = join(this.options.directory, cp.log_id);
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, `${cp.tree_size}.note`), cp.note);
-      const tmp = join(dir, `.latest.${process.pid}.tmp`);
-      await writeFile(tmp, cp.note);
-      await rename(tmp, join(dir, 'latest.note'));
+      await writeAtomically(join(dir, `${cp.tree_size}.note`), cp.note);
+      await writeAtomically(join(dir, 'latest.note'), cp.note);
     }
     if (this.options.webhookUrl) {
       try {
@@ -69,4 +68,15 @@ export class CheckpointPublisher {
       throw err;
     }
   }
+}
+
+/**
+ * Replaces a file at once: written beside it, then renamed over it. The
+ * temporary name is this write's own, since two requests of one process may
+ * publish the same checkpoint at the same time.
+ */
+async function writeAtomically(path: string, data: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }

@@ -111,6 +111,15 @@ describe('CheckpointPublisher', () => {
     }
   });
 
+  it('publishes concurrent checkpoints of one log, each write with a temporary file of its own', async () => {
+    // Two requests signing the same checkpoint at once both publish it (GET /integrity/checkpoint answered 500).
+    const publisher = new CheckpointPublisher({ directory: join(dir, 'concurrent') });
+    const notes = [3, 3, 3, 4, 4, 5].map((size) => ({ log_id: 'log-c', origin: 'k/log-c', tree_size: size, note: `size ${size}\n` }));
+    await expect(Promise.all(notes.map((cp) => publisher.publish(cp)))).resolves.toHaveLength(notes.length);
+    expect(['size 3\n', 'size 4\n', 'size 5\n']).toContain(await publisher.latest('log-c'));
+    expect(readFileSync(join(dir, 'concurrent', 'log-c', '5.note'), 'utf8')).toBe('size 5\n');
+  });
+
   it('keeps going when the webhook is down: the checkpoint is signed and stored regardless', async () => {
     const publisher = new CheckpointPublisher({ webhookUrl: 'http://127.0.0.1:9/unreachable', webhookTimeoutMs: 500 });
     await expect(publisher.publish({ log_id: 'l', origin: 'k/l', tree_size: 1, note: 'n\n' })).resolves.toBeUndefined();
