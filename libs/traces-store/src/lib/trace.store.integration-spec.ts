@@ -70,6 +70,17 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     expect((await store.getTrace(tenantA, trace.trace_id)).step_count).toBe(1);
   });
 
+  it('answers sends of one new trace that race each other with one creation and the stored trace', async () => {
+    // Two sends that both pass the insert's conflict check used to fail on the second unique
+    // constraint, (tenant_id, trace_id), which the insert did not arbitrate: POST /traces answered 500.
+    const rounds = kind === 'postgres' ? 200 : 2;
+    for (let round = 0; round < rounds; round++) {
+      const inputs = Array.from({ length: 5 }, () => ({ trace_id: randomUUID(), run_id: randomUUID(), agent_id: randomUUID() }));
+      const results = await Promise.all(inputs.flatMap((input) => [store.createTrace(tenantA, input), store.createTrace(tenantA, input)]));
+      expect(results.filter((r) => r.created)).toHaveLength(inputs.length);
+    }
+  });
+
   it('rejects a step whose index is taken with other content', async () => {
     const trace = await newTrace();
     await store.addSteps(tenantA, trace.trace_id, [step(0)]);

@@ -120,11 +120,13 @@ export class TraceStore {
     const traceId = input.trace_id ?? uuidv7();
     const startedAt = input.started_at ? toCanonicalTimestamp(input.started_at) : new Date().toISOString();
     return this.db.transaction({ tenantId }, async (sql) => {
+      // No conflict target: both unique constraints (trace_id; tenant_id, trace_id) arbitrate. Naming
+      // trace_id alone let two concurrent sends of one trace fail on the other with a unique violation.
       const inserted = await sql.query(
         `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, agent_name, started_at, is_synthetic,
            synthetic_scenario_id, incident_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (trace_id) DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING ${TRACE_COLUMNS}`,
         [
           traceId,
