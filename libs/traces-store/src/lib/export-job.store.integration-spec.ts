@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, type NewStep } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import { ExportJobStore, type ExportJobKey } from './export-job.store';
@@ -12,6 +12,7 @@ const step = (i: number): NewStep => ({
   input_data: { n: i },
 });
 
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const PDF = Buffer.from('%PDF-1.7\nnot really a pdf\n%%EOF\n');
 
 describe.each<TestDatabaseKind>(['postgres', 'embedded'])('ExportJobStore on %s', (kind) => {
@@ -69,6 +70,21 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('ExportJobStore on %s'
     expect(new Set(results.map((r) => r.job.job_id)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
+
+  it('makes one job per document when asks for it race each other', async () => {
+    // Two asks that both pass the insert's conflict check used to fail on the job_id primary key,
+    // which the insert did not arbitrate: a double-clicked PDF export answered 500.
+    const { trace_id } = await sealedKey();
+    const rounds = kind === 'postgres' ? 120 : 2;
+    for (let round = 0; round < rounds; round++) {
+      // Distinct documents of one trace (the store does not compare the hash with the trace's).
+      const keys = Array.from({ length: 5 }, (_, i): ExportJobKey => ({ trace_id, bundle_type: 'evidence', content_hash: sha256Hex(`${round}/${i}`) }));
+      const results = await Promise.all(keys.flatMap((key) => [jobs.enqueueOrGet(tenantA, key), jobs.enqueueOrGet(tenantA, key)]));
+      expect(results.filter((r) => r.created)).toHaveLength(keys.length);
+    }
+    // Out of the restart-recovery list that a later test reads.
+    await t.asOwner(`DELETE FROM export_jobs WHERE trace_id = $1`, [trace_id]);
+  }, 60_000);
 
   it('gives each bundle type and each tenant its own job id', async () => {
     const key = await sealedKey();

@@ -86,10 +86,13 @@ export class ExportJobStore {
   async enqueueOrGet(tenantId: string, key: ExportJobKey): Promise<EnqueueResult> {
     const jobId = ExportJobStore.jobIdFor(tenantId, key);
     return this.db.transaction({ tenantId }, async (sql) => {
+      // No conflict target: the key and the job id derived from it (primary key, and with the
+      // tenant) all arbitrate. Naming the key alone let two concurrent asks for one document
+      // fail on the primary key with a unique violation.
       const inserted = await sql.query<{ job_id: string }>(
         `INSERT INTO export_jobs (job_id, tenant_id, trace_id, bundle_type, content_hash, expires_at)
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-         ON CONFLICT (tenant_id, trace_id, bundle_type, content_hash) DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING job_id`,
         [jobId, tenantId, key.trace_id, key.bundle_type, key.content_hash.toLowerCase(), this.ttlSeconds],
       );
