@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { ExecutionContext } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { Principal, TenantPrincipal } from './principal';
-import { CurrentActor, CurrentActorOrPlatform, normaliseAddress } from './request-actor';
+import { CurrentActor, CurrentActorOrPlatform, CurrentOrigin, normaliseAddress } from './request-actor';
 
 type Factory = (data: unknown, ctx: ExecutionContext) => unknown;
 
@@ -51,6 +51,14 @@ describe('CurrentActor', () => {
   it('refuses a request that no key authenticated', () => {
     expect(() => currentOrPlatform(undefined, contextOf(request(undefined)))).toThrow('without a principal');
     expect(() => current(undefined, contextOf(request(undefined)))).toThrow('without a principal');
+  });
+
+  it('gives the address and user agent of any request, the platform key\'s too, as the actor has them', () => {
+    const origin = resolverOf(CurrentOrigin);
+    expect(origin(undefined, contextOf(request({ kind: 'platform' }, { 'user-agent': 'ops/2.0' })))).toEqual({ ipAddress: '10.0.0.7', userAgent: 'ops/2.0' });
+    expect(origin(undefined, contextOf(request({ kind: 'platform' }, {}, '2001:db8::1')))).toEqual({ ipAddress: '2001:db8::1', userAgent: null });
+    const ctx = contextOf(request(tenantKey, { 'user-agent': 'cli/1.0' }));
+    expect(resolverOf(CurrentActor)(undefined, ctx)).toMatchObject(origin(undefined, ctx) as object);
   });
 
   it('normalises IPv4-mapped IPv6 addresses and keeps others', () => {

@@ -1,8 +1,7 @@
-import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ADMINS, AllowPlatform, Roles } from '../auth/principal';
-import { CurrentActor, normaliseAddress, type RequestActor } from '../auth/request-actor';
+import { CurrentActor, CurrentOrigin, type RequestActor, type RequestOrigin } from '../auth/request-actor';
 import { UuidParamPipe } from '../http';
 import { ApiKeyCreatedDto, ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreateTenantDto, TenantCreatedDto } from './tenants.dto';
 import { TenantsService } from './tenants.service';
@@ -18,12 +17,8 @@ export class TenantsController {
   @AllowPlatform()
   @ApiOperation({ summary: 'Create a tenant and its first admin key (platform operator key only)' })
   @ApiCreatedResponse({ type: TenantCreatedDto })
-  create(@Body() body: CreateTenantDto, @Req() request: FastifyRequest): Promise<TenantCreatedDto> {
-    const agent = request.headers['user-agent'];
-    return this.tenants.createTenant(body.name, body.compliance ?? 'none', {
-      ipAddress: normaliseAddress(request.ip),
-      userAgent: typeof agent === 'string' ? agent : null,
-    });
+  create(@Body() body: CreateTenantDto, @CurrentOrigin() origin: RequestOrigin): Promise<TenantCreatedDto> {
+    return this.tenants.createTenant(body.name, body.compliance ?? 'none', origin);
   }
 }
 

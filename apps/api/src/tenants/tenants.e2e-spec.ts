@@ -58,13 +58,15 @@ describe('Tenants and API keys over HTTP', () => {
   });
 
   it('audits tenant creation, key creation and revocation with the acting key', async () => {
-    const created = (await (await createTenant({ name: 'audited' })).json()) as any;
+    const created = (await (await e.request('POST', '/api/v1/tenants', { key: PLATFORM_KEY, body: { name: 'audited' }, headers: { 'user-agent': 'platform-cli/2.0' } })).json()) as any;
     const admin = created.api_key;
     const key = ((await (await e.request('POST', '/api/v1/api-keys', { key: admin.key, body: { name: 'viewer', role: 'viewer' } })).json()) as any).api_key;
     await e.request('DELETE', `/api/v1/api-keys/${key.id}`, { key: admin.key, headers: { 'user-agent': 'audit-test/1.0' } });
     const trail = (await (await e.request('GET', '/api/v1/logs/audit?order=asc', { key: admin.key })).json()) as any;
     expect(trail.items.map((i: any) => i.action)).toEqual(['tenant_created', 'api_key_created', 'api_key_created', 'api_key_revoked']);
     expect(trail.items[0]).toMatchObject({ resource_id: created.tenant.tenant_id });
+    const tenantRow = (await (await e.request('GET', `/api/v1/logs/${trail.items[0].log_id}`, { key: admin.key })).json()) as any;
+    expect(tenantRow).toMatchObject({ user_agent: 'platform-cli/2.0', ip_address: '127.0.0.1', actor_type: 'system' });
     const revoked = trail.items[3];
     expect(revoked).toMatchObject({ actor_id: admin.id, resource_id: key.id });
     const row = (await (await e.request('GET', `/api/v1/logs/${revoked.log_id}`, { key: admin.key })).json()) as any;

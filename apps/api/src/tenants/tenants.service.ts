@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ApiKeyRole, ComplianceProfile } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
 import { type ApiKey, TenantStore } from '@aos/traces-store';
-import type { RequestActor } from '../auth/request-actor';
+import type { RequestActor, RequestOrigin } from '../auth/request-actor';
 import type { TenantCreatedDto } from './tenants.dto';
 
 /** The platform operator as an audit actor: its key is configuration, not a stored key. */
@@ -16,7 +16,7 @@ export class TenantsService {
     private readonly audit: AuditLogService,
   ) {}
 
-  async createTenant(name: string, compliance: ComplianceProfile, origin: { ipAddress: string | null; userAgent: string | null }): Promise<TenantCreatedDto> {
+  async createTenant(name: string, compliance: ComplianceProfile, origin: RequestOrigin): Promise<TenantCreatedDto> {
     const tenant = await this.store.createTenant(name, compliance);
     const api_key = await this.store.createApiKey(tenant.tenant_id, { name: 'initial admin', role: 'admin' });
     const by = { tenantId: tenant.tenant_id, actorId: PLATFORM_ACTOR_ID, actorType: 'system' as const, ...origin };
