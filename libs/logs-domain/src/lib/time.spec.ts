@@ -12,6 +12,10 @@ describe('isRfc3339', () => {
     '2026-12-31T23:59:59.999Z',
     '0001-01-01T00:00:00Z',
     '9999-12-31T23:59:59Z',
+    '9999-12-31T23:59:59.999Z',
+    '9999-12-31T09:59:59+14:00',
+    '0001-01-01T14:00:00+14:00',
+    '0001-01-01T00:00:00-12:00',
   ])('accepts %s', (v) => expect(isRfc3339(v)).toBe(true));
 
   it.each([
@@ -34,6 +38,8 @@ describe('isRfc3339', () => {
     ['year 0', '0000-01-01T00:00:00Z'],
     ['a trailing character', '2026-01-20T10:15:30Zx'],
     ['an empty fraction', '2026-01-20T10:15:30.Z'],
+    ['an instant after year 9999 (by its offset)', '9999-12-31T23:59:59-14:00'],
+    ['an instant before year 1 (by its offset)', '0001-01-01T00:00:00+14:00'],
   ])('refuses %s', (_why, v) => expect(isRfc3339(v)).toBe(false));
 
   it('agrees with the calendar on every day of four years, a century and a 400-year leap day', () => {

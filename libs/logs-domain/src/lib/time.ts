@@ -14,8 +14,15 @@ export function isRfc3339(value: string): boolean {
   // Date.parse silently rolls over dates such as 2026-02-30: check the calendar first.
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return false;
   if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) return false;
-  return !Number.isNaN(Date.parse(value.toUpperCase()));
+  const t = Date.parse(value.toUpperCase());
+  // The offset may carry the instant out of years 1 to 9999 (9999-12-31T23:59:59-14:00),
+  // which neither the canonical form nor PostgreSQL can hold.
+  return t >= MIN_INSTANT && t <= MAX_INSTANT;
 }
+
+/** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants a timestamp may name. */
+const MIN_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 
 function daysInMonth(y: number, mo: number): number {
   if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
