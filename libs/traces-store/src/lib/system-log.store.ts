@@ -79,7 +79,7 @@ export class SystemLogStore {
       const decided = new Map(inserted.map((r) => [String(r.log_id), r]));
       const logs = rows.map((r): SystemLog => {
         const row = decided.get(r.log_id)!;
-        return { ...r, tenant_id: tenantId, timestamp: new Date(row.at_ms).toISOString(), created_at: new Date(row.created_ms).toISOString() };
+        return { ...r, tenant_id: tenantId, timestamp: new Date(Number(row.at_ms)).toISOString(), created_at: new Date(Number(row.created_ms)).toISOString() };
       });
       await this.ledger.append(
         sql,
