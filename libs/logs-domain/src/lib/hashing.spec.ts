@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import canonicalize from 'canonicalize';
 import { canonicalJson, computeStepHash, computeTraceHash, hashStepContent, sha256Hex, stepHashPayload, verifyTraceIntegrity } from './hashing';
 
 // Published vectors live in ../shared/testdata beside the repository.
@@ -28,6 +29,57 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(canonicalJson([1e21, 1e-7, 0.000001, -0, 333333333.3333333, 1e23, JSON.parse('9007199254740993')])).toBe(
       '[1e+21,1e-7,0.000001,0,333333333.3333333,1e+23,9007199254740992]',
     );
+  });
+});
+
+describe('canonicalJson against the canonicalize package (reference RFC 8785 implementation)', () => {
+  // A seeded generator of JSON values: keys and strings from every plane (pairs,
+  // escapes, controls), numbers of every magnitude, nesting, empty containers.
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const CHARS = ['a', 'B', 'z', '0', '9', ' ', '"', '\\', '/', '\n', '\t', '\u0001', '\u001f', '\u007f', 'é', 'ö', '€', '\u2028', 'דּ', '😀', '𝄞', '\ufffd', '_', '-'];
+  const text = () => Array.from({ length: Math.floor(rnd() * 8) }, () => pick(CHARS)).join('');
+  const number = () =>
+    pick([
+      () => Math.floor(rnd() * 1000) - 500,
+      () => (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20),
+      () => rnd() * 1e308,
+      () => 2 ** Math.floor(rnd() * 80),
+      () => pick([0, -0, 1e21, 1e-7, 5e-324, Number.MAX_SAFE_INTEGER, 0.1 + 0.2]),
+    ])();
+  const value = (depth: number): unknown => {
+    const kind = depth > 3 ? Math.floor(rnd() * 4) : Math.floor(rnd() * 6);
+    if (kind === 0) return text();
+    if (kind === 1) return number();
+    if (kind === 2) return pick([true, false, null]);
+    if (kind === 3) return text().length % 2 ? text() : number();
+    if (kind === 4) return Array.from({ length: Math.floor(rnd() * 5) }, () => value(depth + 1));
+    return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 6) }, () => [text(), value(depth + 1)]));
+  };
+
+  it('writes the same text for 5,000 random JSON values, parsed as JSON.parse makes them', () => {
+    for (let i = 0; i < 5000; i++) {
+      const v = JSON.parse(JSON.stringify(value(0)));
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+    }
+  });
+
+  it.each([
+    ['NaN', { x: NaN }],
+    ['Infinity', [Infinity]],
+    ['a lone high surrogate', { s: 'a\ud800b' }],
+    ['a lone low surrogate in a key', { 'x\udc00': 1 }],
+    ['a bigint', { b: BigInt(1) }],
+    ['a function', { f: () => 1 }],
+    ['a cycle', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })()],
+  ])('refuses %s, which RFC 8785 cannot canonicalise', (_what, v) => {
+    expect(() => canonicalJson(v)).toThrow();
+  });
+
+  it('keeps a backslash before "ud800" as text, not a surrogate', () => {
+    expect(canonicalJson({ s: '\\ud800' })).toBe('{"s":"\\\\ud800"}');
+    expect(canonicalJson(['😀'])).toBe('["😀"]');
   });
 });
 
