@@ -713,9 +713,10 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
  * violation reason; an id-shaped term also matches ids. Both forms match the
  * same traces; they differ in the plan they leave the planner.
  *
- * - `union`: one IN over a union of ids. The planner starts from the GIN index
- *   (a bitmap of every matching batch): fast for rare terms, but the union must
- *   be complete before the page, so a term in ~45% of traces takes seconds.
+ * - `union`: the ids of every matching batch (and id match) as one array, OR the
+ *   reason match. The planner starts from the GIN indexes (a bitmap of every
+ *   match): fast for rare terms, but the array must be complete before the page,
+ *   so a term in ~45% of traces would take seconds.
  * - `exists`: a per-trace EXISTS. The planner walks the ordered trace index and
  *   probes each trace's few batches, stopping at the page (or the count cap):
  *   fast for common terms, slow for rare ones (it walks the whole tenant).
@@ -739,15 +740,15 @@ function traceSearchClause(p: Params, tenantId: string, search: string, form: Se
     }
     return `(${any.join(' OR ')})`;
   }
-  const matches = [
-    `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`,
-    `SELECT r.trace_id FROM aos_traces r WHERE r.tenant_id = ${tenant} AND r.violation_reason IS NOT NULL AND r.reason_search @@ ${q}`,
-  ];
+  // The step and id matches become one array (an InitPlan), the reason match stays a
+  // condition on the trace: the planner ORs the primary-key bitmap of the array with the
+  // reason GIN bitmap and reads each matching trace once (no second fetch by key).
+  const ids = [`SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`];
   if (id) {
-    matches.push(
+    ids.push(
       `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant}
          AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
     );
   }
-  return `t.trace_id IN (${matches.join(' UNION ')})`;
+  return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR (t.violation_reason IS NOT NULL AND t.reason_search @@ ${q}))`;
 }
