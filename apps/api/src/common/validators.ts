@@ -32,3 +32,19 @@ export const INT32_MAX = 2_147_483_647;
 export function isPlainJsonObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
 }
+
+/**
+ * The shared shape of the single-pass body validators: one item, or `{[key]:
+ * [1..max items]}` with no other field; answers the items (the parsed objects
+ * themselves) when `isValidItem` accepts each, else null (the caller then runs
+ * its DTOs, which name the offending fields).
+ */
+export function fastValidBatch<T>(body: unknown, key: string, max: number, isValidItem: (item: unknown) => boolean): T[] | null {
+  if (!isPlainJsonObject(body)) return null;
+  if (!(key in body)) return isValidItem(body) ? [body as T] : null;
+  for (const k in body) if (k !== key) return null;
+  const items = body[key];
+  if (!Array.isArray(items) || items.length < 1 || items.length > max) return null;
+  for (let i = 0; i < items.length; i++) if (!isValidItem(items[i])) return null;
+  return items as T[];
+}

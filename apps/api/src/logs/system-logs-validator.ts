@@ -7,7 +7,7 @@ import {
   SYSTEM_LOG_MESSAGE_MAX_LENGTH,
   SYSTEM_LOG_SOURCE_MAX_LENGTH,
 } from '@aos/logs-domain';
-import { isPlainJsonObject } from '../common/validators';
+import { fastValidBatch, isPlainJsonObject } from '../common/validators';
 
 /**
  * The fast path of `POST /api/v1/logs/system`, as `fastValidSteps` is of the
@@ -22,14 +22,7 @@ import { isPlainJsonObject } from '../common/validators';
  * The logs answered are the parsed objects themselves (no copy).
  */
 export function fastValidSystemLogs(body: unknown): NewSystemLog[] | null {
-  if (!isPlainJsonObject(body)) return null;
-  if (!('logs' in body)) return isValidSystemLog(body) ? [body as unknown as NewSystemLog] : null;
-  // A batch: `logs` is the only field.
-  for (const key in body) if (key !== 'logs') return null;
-  const logs = body['logs'];
-  if (!Array.isArray(logs) || logs.length < 1 || logs.length > MAX_SYSTEM_LOGS_PER_BATCH) return null;
-  for (let i = 0; i < logs.length; i++) if (!isValidSystemLog(logs[i])) return null;
-  return logs as NewSystemLog[];
+  return fastValidBatch<NewSystemLog>(body, 'logs', MAX_SYSTEM_LOGS_PER_BATCH, isValidSystemLog);
 }
 
 const LEVELS: ReadonlySet<unknown> = new Set(SYSTEM_LOG_LEVELS);

@@ -1,6 +1,6 @@
 import { isRfc3339, type NewStep, STEP_LEVELS, STEP_TYPES } from '@aos/logs-domain';
 import { MAX_STEPS_PER_BATCH } from '@aos/traces-store';
-import { INT32_MAX, isPlainJsonObject } from '../common/validators';
+import { fastValidBatch, INT32_MAX, isPlainJsonObject } from '../common/validators';
 
 /**
  * The fast path of the steps route: one pass over a parsed body that answers
@@ -16,14 +16,7 @@ import { INT32_MAX, isPlainJsonObject } from '../common/validators';
  * only the fields of NewStep, with the values the DTOs would have kept.
  */
 export function fastValidSteps(body: unknown): NewStep[] | null {
-  if (!isPlainJsonObject(body)) return null;
-  if (!('steps' in body)) return isValidStep(body) ? [body as unknown as NewStep] : null;
-  // A batch: `steps` is the only field.
-  for (const key in body) if (key !== 'steps') return null;
-  const steps = body['steps'];
-  if (!Array.isArray(steps) || steps.length < 1 || steps.length > MAX_STEPS_PER_BATCH) return null;
-  for (let i = 0; i < steps.length; i++) if (!isValidStep(steps[i])) return null;
-  return steps as NewStep[];
+  return fastValidBatch<NewStep>(body, 'steps', MAX_STEPS_PER_BATCH, isValidStep);
 }
 
 const TYPES: ReadonlySet<unknown> = new Set(STEP_TYPES);
