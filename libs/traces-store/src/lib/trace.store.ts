@@ -424,6 +424,10 @@ export class TraceStore {
       // a probe that stops at `searchProbeLimit` matching step-search rows tells.
       let common = false;
       if (query.search) {
+        // The probe may be a LIMIT-ed sequential scan (a very common term). With synchronized
+        // scans it starts wherever the last scan of the table stopped, in other tenants' rows
+        // as often as not: p50 3 ms, p95 17 ms. From the first block it is steady.
+        await sql.query(`SET LOCAL synchronize_seqscans = off`);
         const [{ n }] = await sql.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM (SELECT 1 FROM aos_step_search x
              WHERE x.tenant_id = $1 AND x.search_vector @@ websearch_to_tsquery('english', $2) LIMIT $3) s`,
