@@ -89,9 +89,14 @@ export class TenantStore {
   /**
    * Revokes a key at once (revoking twice answers the same revoked key). The
    * tenant's last active admin key cannot be revoked: it would lock the tenant out.
+   *
+   * Revocations of one tenant take turns (a transaction-scoped advisory lock on
+   * the tenant, taken first): two admin keys revoked at once each counted the
+   * other as the admin that remains, both went, and the tenant was locked out.
    */
   async revokeApiKey(tenantId: string, keyId: string): Promise<ApiKey> {
     return this.db.transaction({ tenantId }, async (sql) => {
+      await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`aos.api_keys.revoke/${tenantId}`]);
       const [key] = await sql.query<Record<string, any>>(
         `SELECT id, name, role, key_prefix, created_at, revoked_at FROM api_keys WHERE id = $1 FOR UPDATE`,
         [keyId],
