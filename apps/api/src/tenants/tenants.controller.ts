@@ -44,7 +44,7 @@ export class ApiKeysController {
   }
 
   @Delete(':key_id')
-  @ApiOperation({ summary: 'Revoke an API key, effective at once (revoking twice answers 200)' })
+  @ApiOperation({ summary: 'Revoke an API key, effective at once (audited once; revoking it again answers 200 with the revoked key)' })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: "The tenant's last active admin key" })

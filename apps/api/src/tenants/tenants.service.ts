@@ -35,9 +35,10 @@ export class TenantsService {
     return key;
   }
 
+  /** Revokes a key; revoking it again answers the revoked key, and only the revocation itself is audited. */
   async revokeKey(who: RequestActor, keyId: string): Promise<ApiKey> {
-    const key = await this.store.revokeApiKey(who.tenantId, keyId);
-    await this.record(who, 'api_key_revoked', 'api_key', key.id, { name: key.name, role: key.role, revoked_at: key.revoked_at });
+    const { key, revoked } = await this.store.revokeApiKey(who.tenantId, keyId);
+    if (revoked) await this.record(who, 'api_key_revoked', 'api_key', key.id, { name: key.name, role: key.role, revoked_at: key.revoked_at });
     return key;
   }
 

@@ -15,6 +15,16 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TenantStore on %s', (
   const activeAdmins = async (tenantId: string) =>
     (await tenants.listApiKeys(tenantId)).filter((k) => k.role === 'admin' && k.revoked_at === null).length;
 
+  it('revokes a key once under revocations sent at once: each answers the revoked key, one says it revoked it', async () => {
+    const tenant = await tenants.createTenant('revoker', 'none');
+    const key = await tenants.createApiKey(tenant.tenant_id, { name: 'victim', role: 'viewer' });
+    const results = await Promise.all(Array.from({ length: 4 }, () => tenants.revokeApiKey(tenant.tenant_id, key.id)));
+    expect(results.filter((r) => r.revoked)).toHaveLength(1);
+    expect(new Set(results.map((r) => JSON.stringify(r.key))).size).toBe(1);
+    expect(results[0].key.revoked_at).not.toBeNull();
+    expect(await tenants.revokeApiKey(tenant.tenant_id, key.id)).toEqual({ key: results[0].key, revoked: false });
+  });
+
   it("refuses to revoke a tenant's last active admin key", async () => {
     const tenant = await tenants.createTenant('alone', 'none');
     const admin = await tenants.createApiKey(tenant.tenant_id, { name: 'admin', role: 'admin' });

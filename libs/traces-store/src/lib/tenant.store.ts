@@ -87,14 +87,16 @@ export class TenantStore {
   }
 
   /**
-   * Revokes a key at once (revoking twice answers the same revoked key). The
-   * tenant's last active admin key cannot be revoked: it would lock the tenant out.
+   * Revokes a key at once. Revoking it again answers the revoked key as it is
+   * with `revoked: false`, so the caller audits the one revocation (as
+   * `releaseHold` does). The tenant's last active admin key cannot be revoked:
+   * it would lock the tenant out.
    *
    * Revocations of one tenant take turns (a transaction-scoped advisory lock on
    * the tenant, taken first): two admin keys revoked at once each counted the
    * other as the admin that remains, both went, and the tenant was locked out.
    */
-  async revokeApiKey(tenantId: string, keyId: string): Promise<ApiKey> {
+  async revokeApiKey(tenantId: string, keyId: string): Promise<{ key: ApiKey; revoked: boolean }> {
     return this.db.transaction({ tenantId }, async (sql) => {
       await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`aos.api_keys.revoke/${tenantId}`]);
       const [key] = await sql.query<Record<string, any>>(
@@ -102,7 +104,7 @@ export class TenantStore {
         [keyId],
       );
       if (!key) throw new NotFoundError(`API key ${keyId} not found`);
-      if (key.revoked_at) return toApiKey(key);
+      if (key.revoked_at) return { key: toApiKey(key), revoked: false };
       if (key.role === 'admin') {
         const [{ n }] = await sql.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND id <> $1`,
@@ -114,7 +116,7 @@ export class TenantStore {
         `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING id, name, role, key_prefix, created_at, revoked_at`,
         [keyId],
       );
-      return toApiKey(row);
+      return { key: toApiKey(row), revoked: true };
     });
   }
 
