@@ -221,6 +221,41 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionStore and ao
     expect((await purgeBatch({ tenantId: a, type: 'system_logs', level: 'debug', before: FUTURE, limit: 100, dryRun: false })).removed).toBe(1);
   });
 
+  it('never removes what a hold placed during a purge batch covers: the hold waits for the batch, or the batch for the hold', async () => {
+    // A hold and a batch sent at once, a few milliseconds apart, so the hold lands on each part of
+    // the batch. A trace hold answered (not NotFound) keeps its trace; a trace of an
+    // incident, or of the tenant, that was still there when its hold was answered stays.
+    const rounds = kind === 'postgres' ? 120 : 10;
+    const lost: string[] = [];
+    const a = await newTenant();
+    const by = randomUUID();
+    for (let round = 0; round < rounds; round++) {
+      const incident = randomUUID();
+      const scope = (['trace', 'incident', 'tenant'] as const)[round % 3];
+      const trace = await sealedTrace(a, { incident_id: incident });
+      // The hold starts up to 2 ms before the batch or up to 3 ms after it.
+      const offset = (Math.floor(round / 3) % 6) - 2;
+      const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const batch = later(Math.max(0, -offset)).then(() => purgeBatch({ tenantId: a, type: 'traces', before: FUTURE, limit: 100, dryRun: false }));
+      await later(Math.max(0, offset));
+      const hold = await store
+        .placeHold(a, { scope, target_id: scope === 'trace' ? trace.trace_id : scope === 'incident' ? incident : null, reason: 'race', placed_by: by })
+        .catch((err: unknown) => err);
+      const thereWhenHeld = await count(`SELECT count(*) AS n FROM aos_traces WHERE trace_id = $1`, [trace.trace_id]);
+      await batch;
+      const there = await count(`SELECT count(*) AS n FROM aos_traces WHERE trace_id = $1`, [trace.trace_id]);
+      if (hold instanceof Error) {
+        expect(hold).toBeInstanceOf(NotFoundError);
+        expect(scope).toBe('trace');
+        expect(there).toBe(0);
+        continue;
+      }
+      if ((scope === 'trace' || thereWhenHeld === 1) && there === 0) lost.push(`round ${round}: ${scope} hold placed, trace ${trace.trace_id} purged`);
+      await store.releaseHold(a, (hold as { hold_id: string }).hold_id, by);
+    }
+    expect(lost).toEqual([]);
+  }, 60_000);
+
   it('purges audit rows by timestamp, sparing rows about a held trace', async () => {
     const a = await newTenant();
     const trace = await sealedTrace(a);

@@ -10,7 +10,7 @@ import {
   type SystemLogLevel,
   ValidationError,
 } from '@aos/logs-domain';
-import type { Database } from './database/database';
+import type { Database, Sql } from './database/database';
 import { iso } from './rows';
 
 /** A tenant's stored overrides (`{}` when it never set any). */
@@ -53,6 +53,15 @@ export interface PurgeBatchResult {
   last_at: string | null;
   removed_hash: string;
 }
+
+/**
+ * The transaction-scoped advisory lock (SQL, of the tenant id in `$1`) by which legal holds and
+ * purge batches of one tenant take turns: a batch takes it shared, placing a hold exclusive.
+ * Without it a hold placed while a batch ran was answered 201 and its trace deleted all the same:
+ * the batch had chosen its rows before the hold committed, and the hold had found its trace before
+ * the batch deleted it.
+ */
+const PURGE_LOCK = `hashtextextended('aos.retention.purge/' || $1::text, 0)`;
 
 const HOLD_COLUMNS = 'hold_id, tenant_id, scope, target_id, reason, placed_by, placed_at, released_at, released_by';
 
@@ -103,12 +112,18 @@ export class RetentionStore {
     });
   }
 
-  /** Places a hold. A trace hold names a trace of the tenant (else NotFoundError); an incident may live elsewhere. */
+  /**
+   * Places a hold. A trace hold names a trace of the tenant (else NotFoundError); an incident may
+   * live elsewhere. Holds and the tenant's purge batches take turns (see PURGE_LOCK): a hold
+   * answered has no batch running under it, and every later batch sees it.
+   */
   async placeHold(tenantId: string, hold: NewLegalHold): Promise<LegalHold> {
     const target = hold.scope === 'tenant' ? null : (hold.target_id ?? null);
     if (hold.scope !== 'tenant' && (target === null || !isUuid(target))) throw ValidationError.field('target_id', `is required for a ${hold.scope} hold and must be a UUID`);
     if (hold.scope === 'tenant' && hold.target_id != null) throw ValidationError.field('target_id', 'must be absent for a tenant hold');
     return this.db.transaction({ tenantId }, async (sql) => {
+      // Waits for the tenant's running purge batches, and holds the next ones back until this commits.
+      await sql.query(`SELECT pg_advisory_xact_lock(${PURGE_LOCK})`, [tenantId]);
       if (hold.scope === 'trace') {
         const [found] = await sql.query(`SELECT 1 FROM aos_traces WHERE trace_id = $1`, [target]);
         if (!found) throw new NotFoundError(`trace ${target} not found`);
@@ -168,12 +183,24 @@ export class RetentionStore {
     return row?.floor == null ? null : new Date(row.floor);
   }
 
-  /** One bounded batch through `aos_retention_purge()`: its own short transaction. */
+  /**
+   * One bounded batch through `aos_retention_purge()`: its own short transaction. A tenant's
+   * batch first takes the tenant's PURGE_LOCK shared (batches run side by side; a hold waits).
+   */
   async purgeBatch(req: PurgeBatchRequest): Promise<PurgeBatchResult> {
-    const [row] = await this.db.query<Record<string, any>>(
-      `SELECT removed, steps_removed, first_at, last_at, removed_hash FROM aos_retention_purge($1::uuid, $2, $3, $4::timestamptz, $5::int, $6::boolean, $7::uuid)`,
-      [req.tenantId, req.type, req.level ?? null, req.before.toISOString(), req.limit, req.dryRun, req.auditLogId ?? null],
-    );
+    const purge = (sql: Sql) =>
+      sql.query<Record<string, any>>(
+        `SELECT removed, steps_removed, first_at, last_at, removed_hash FROM aos_retention_purge($1::uuid, $2, $3, $4::timestamptz, $5::int, $6::boolean, $7::uuid)`,
+        [req.tenantId, req.type, req.level ?? null, req.before.toISOString(), req.limit, req.dryRun, req.auditLogId ?? null],
+      );
+    const tenantId = req.tenantId;
+    const [row] =
+      tenantId === null
+        ? await purge(this.db)
+        : await this.db.transaction({ tenantId }, async (sql) => {
+            await sql.query(`SELECT pg_advisory_xact_lock_shared(${PURGE_LOCK})`, [tenantId]);
+            return purge(sql);
+          });
     return {
       removed: Number(row?.removed ?? 0),
       steps_removed: Number(row?.steps_removed ?? 0),
