@@ -20,12 +20,28 @@ export async function answerOf(res: Response): Promise<Answer> {
 }
 
 /** Sends the requests at once and answers them in the order given. */
-export function together(e: E2eApp, sends: Array<[method: string, path: string, opts?: Parameters<E2eApp['request']>[2]]>): Promise<Answer[]> {
+/** One request: method, path and the options of E2eApp.request. */
+export type Send = [method: string, path: string, opts?: Parameters<E2eApp['request']>[2]];
+
+export function together(e: E2eApp, sends: Send[]): Promise<Answer[]> {
   return Promise.all(sends.map(async ([method, path, opts]) => answerOf(await e.request(method, path, opts))));
 }
 
+/**
+ * Two requests `delayMs` apart (the first sent first). Rounds that sweep the
+ * delay land the second on each part of the first, where an overlap sent at
+ * once would always let the faster one win.
+ */
+export async function apart(e: E2eApp, first: Send, second: Send, delayMs: number): Promise<[Answer, Answer]> {
+  const one = together(e, [first]);
+  await new Promise((r) => setTimeout(r, delayMs));
+  const [b] = await together(e, [second]);
+  const [a] = await one;
+  return [a, b];
+}
+
 /** `n` copies of one request, sent at once. */
-export function times(n: number, method: string, path: string, opts?: Parameters<E2eApp['request']>[2]): Array<[string, string, Parameters<E2eApp['request']>[2]]> {
+export function times(n: number, method: string, path: string, opts?: Parameters<E2eApp['request']>[2]): Send[] {
   return Array.from({ length: n }, () => [method, path, opts]);
 }
 
