@@ -78,7 +78,13 @@ export class EvidencePdfWorker implements OnApplicationBootstrap, OnModuleDestro
 
   private async process(job: Job<EvidencePdfPayload, EvidencePdfResult>): Promise<EvidencePdfResult> {
     try {
-      return await this.pdf.run(job.data, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+      const result = await this.pdf.run(job.data, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+      const hold = this.config.testCompleteDelayMs;
+      if (hold > 0 && result.status === 'completed') {
+        this.logger.warn(`Test hook: PDF job ${result.job_id} is stored; BullMQ records it done in ${hold} ms`);
+        await new Promise((resolve) => setTimeout(resolve, hold));
+      }
+      return result;
     } catch (err) {
       // BullMQ retries everything but an UnrecoverableError.
       if (isPermanentJobError(err)) throw new UnrecoverableError(err instanceof Error ? err.message : String(err));

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Client } from 'pg';
 import { BullMqPdfDispatcher, PdfJobQueue } from '@aos/evidence-pdf';
 import type { NewStep } from '@aos/logs-domain';
 import { type Database, ExportJobStore, openDatabase, TenantStore, TraceStore } from '@aos/traces-store';
@@ -11,7 +12,9 @@ import { createTestDatabaseUrl, dropTestDatabase } from '@aos/traces-store/testi
 /**
  * The real worker (`node dist/apps/worker/main.js`, built here) against real
  * Redis and PostgreSQL: a worker killed with SIGKILL in the middle of a render
- * loses nothing, and the next worker completes the job.
+ * loses nothing, and the next worker completes the job; asks while no worker
+ * runs keep the one job; a worker killed after storing the file, before BullMQ
+ * recorded the job done, leaves nothing to render again.
  */
 const ROOT = resolve(__dirname, '../../..');
 const ENTRY = resolve(ROOT, 'dist/apps/worker/main.js');
@@ -206,6 +209,63 @@ describe('apps/worker (real process, Redis and PostgreSQL)', () => {
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
     expect(second.output()).toContain('Stopping: waiting for running jobs to finish');
   }, 180_000);
+
+  it('keeps one job through asks while its worker is dead, and renders it once when a worker dies after storing the file', async () => {
+    const owner = new Client({ connectionString: databaseUrl });
+    await owner.connect();
+    const ownerCount = async (sql: string, params: unknown[] = []) => Number((await owner.query<{ n: string }>(sql, params)).rows[0].n);
+    try {
+      const auditRows = await ownerCount(`SELECT count(*) AS n FROM audit_logs`);
+      const trace = await bigSealedTrace(300);
+      // Asks at once (what the API's PDF routes call): one job.
+      const asks = await Promise.all([0, 1, 2].map(() => producer.enqueue(tenantId, trace.trace_id, 'executive')));
+      const jobId = asks[0].job_id;
+      expect(asks.map((j) => j.job_id)).toEqual([jobId, jobId, jobId]);
+
+      const first = startWorker(workerEnv({ AOS_WORKER_TEST_RENDER_DELAY_MS: '3000' }));
+      await first.waitFor(new RegExp(`Rendering executive PDF job ${jobId}`));
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      // Asked again at once while no worker runs: the same running job, still one BullMQ job.
+      const again = await Promise.all([0, 1, 2].map(() => producer.enqueue(tenantId, trace.trace_id, 'executive')));
+      expect(again.map((j) => [j.job_id, j.status])).toEqual(Array(3).fill([jobId, 'running']));
+      const inRedis = await dispatcher.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed']);
+      expect(inRedis.filter((j) => j.data?.job_id === jobId).map((j) => j.id)).toEqual([jobId]);
+
+      // The next worker stores the file, and dies before BullMQ has recorded the job done.
+      const second = startWorker(workerEnv({ AOS_WORKER_TEST_COMPLETE_DELAY_MS: '60000' }));
+      await second.waitFor(new RegExp(`Test hook: PDF job ${jobId} is stored`), 60_000);
+      second.child.kill('SIGKILL');
+      await second.exited;
+      const stored = await jobs.getJob(tenantId, jobId);
+      expect(stored).toMatchObject({ status: 'completed', attempts: 2 });
+      const file = await jobs.getFile(tenantId, jobId);
+
+      // A third worker is handed the job again (its lock died with its worker) and renders nothing.
+      const third = startWorker(workerEnv());
+      const redelivered = await until(
+        async () => {
+          const j = await dispatcher.queue.getJob(jobId);
+          return j && (await j.getState()) === 'completed' ? j : null;
+        },
+        30_000,
+        'BullMQ to record the job done on the third worker',
+      );
+      expect(redelivered.returnvalue).toMatchObject({ status: 'skipped', job_id: jobId });
+      expect(third.output()).not.toMatch(new RegExp(`Rendering executive PDF job ${jobId}`));
+      expect(await jobs.getJob(tenantId, jobId)).toEqual(stored);
+      expect((await jobs.getFile(tenantId, jobId)).sha256).toBe(file.sha256);
+      expect(await ownerCount(`SELECT count(*) AS n FROM export_jobs WHERE trace_id = $1`, [trace.trace_id])).toBe(1);
+      expect(await ownerCount(`SELECT count(*) AS n FROM export_files WHERE job_id = $1`, [jobId])).toBe(1);
+      // The API audits each ask; workers, killed or not, audit nothing.
+      expect(await ownerCount(`SELECT count(*) AS n FROM audit_logs`)).toBe(auditRows);
+      third.child.kill('SIGTERM');
+      await third.exited;
+    } finally {
+      await owner.end();
+    }
+  }, 120_000);
 
   it('waits for the API to migrate the database, and gives up naming what is pending', async () => {
     const empty = await createTestDatabaseUrl();

@@ -11,6 +11,7 @@ describe(loadWorkerConfig.name, () => {
       lockDurationMs: 30_000,
       logLevel: 'log',
       testRenderDelayMs: 0,
+      testCompleteDelayMs: 0,
       retentionIntervalMs: 3_600_000,
     });
     expect(loadWorkerConfig({ AOS_RETENTION_INTERVAL_MS: '60000' }).retentionIntervalMs).toBe(60_000);

@@ -33,6 +33,11 @@ export interface WorkerConfig {
   ledger: LedgerSettings;
   /** Test hook: each bundle load waits this long first (the kill-the-worker test). Never set it in production. */
   testRenderDelayMs: number;
+  /**
+   * Test hook: a job that stored its file waits this long before BullMQ records it done (the
+   * kill-after-completion test). Never set it in production.
+   */
+  testCompleteDelayMs: number;
 }
 
 export { ConfigError };
@@ -65,6 +70,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: read.logLevel(),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
+    testCompleteDelayMs: int('AOS_WORKER_TEST_COMPLETE_DELAY_MS', 0, 0, 600_000),
     ledger: ledgerSettings(env),
   };
 }
