@@ -113,9 +113,11 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('SystemLogStore on %s'
     ];
     const stored = await store.insertMany(
       scope,
-      contexts.map((context, i) => ({ ...log({ message: `m${i}`, trace_id: i % 2 ? `t${i}` : undefined }), context })),
+      // The fourth log has no event time: the database's clock gives it, and created_at to all.
+      contexts.map((context, i) => ({ ...log({ message: `m${i}`, trace_id: i % 2 ? `t${i}` : undefined }), context, ...(i === 3 ? { timestamp: undefined } : {}) })),
     );
     const leaves = await ledger.entries(scope, 0, 100);
+    expect(stored[3].timestamp).toBe(stored[3].created_at);
     for (const [i, answered] of stored.entries()) {
       const readBack = await store.get(scope, answered.log_id);
       expect(JSON.parse(JSON.stringify(answered))).toEqual(readBack);

@@ -59,28 +59,27 @@ export class SystemLogStore {
     }));
     const tenantId = 'tenantId' in scope ? scope.tenantId : null;
     // One statement for the whole batch: the rows travel as one JSON document.
-    // Only what the database decides comes back (the defaulted event time and
-    // created_at); the rest of each stored log is what was sent, which the JSON
-    // round trip through jsonb keeps value for value (the store's integration
-    // tests hold the ledger's leaves to the rows read back).
+    // What the database decides is one instant: created_at, and the event time of
+    // a log sent without one, are the transaction's now() at the columns'
+    // millisecond precision. So one row comes back, not one per log; the rest of
+    // each stored log is what was sent, which the JSON round trip through jsonb
+    // keeps value for value (the integration tests hold each answer, and its
+    // ledger leaf, to the row read back).
     const stored = await this.db.transaction(scope, async (sql) => {
-      const inserted = await sql.query(
-        `INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id)
-         SELECT r.log_id, $1::uuid, r.level, r.source, r.message, coalesce(r."timestamp", now()),
-           nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
-         FROM jsonb_to_recordset($2::jsonb) AS r(log_id uuid, level text, source text, message text,
-           "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
-         RETURNING log_id, (extract(epoch FROM "timestamp") * 1000)::float8 AS at_ms, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`,
+      const [{ now_ms, n }] = await sql.query<{ now_ms: number; n: number }>(
+        `WITH inserted AS (
+           INSERT INTO system_logs (log_id, tenant_id, level, source, message, "timestamp", context, trace_id, request_id)
+           SELECT r.log_id, $1::uuid, r.level, r.source, r.message, coalesce(r."timestamp", now()),
+             nullif(r.context, 'null'::jsonb), r.trace_id, r.request_id
+           FROM jsonb_to_recordset($2::jsonb) AS r(log_id uuid, level text, source text, message text,
+             "timestamp" timestamptz, context jsonb, trace_id text, request_id text)
+           RETURNING 1)
+         SELECT (extract(epoch FROM now()::timestamptz(3)) * 1000)::float8 AS now_ms, (SELECT count(*)::int FROM inserted) AS n`,
         [tenantId, JSON.stringify(rows)],
       );
-      // RETURNING promises no order: answer (and ledger) in the order given. The
-      // times come back as epoch milliseconds (exact at timestamptz(3)): cheaper
-      // to read than timestamp text, 1000 times per batch.
-      const decided = new Map(inserted.map((r) => [String(r.log_id), r]));
-      const logs = rows.map((r): SystemLog => {
-        const row = decided.get(r.log_id)!;
-        return { ...r, tenant_id: tenantId, timestamp: new Date(Number(row.at_ms)).toISOString(), created_at: new Date(Number(row.created_ms)).toISOString() };
-      });
+      if (n !== rows.length) throw new Error(`system_logs took ${n} of ${rows.length} logs`);
+      const now = new Date(Number(now_ms)).toISOString();
+      const logs = rows.map((r): SystemLog => ({ ...r, tenant_id: tenantId, timestamp: r.timestamp ?? now, created_at: now }));
       await this.ledger.append(
         sql,
         ledgerLogId(scope),
