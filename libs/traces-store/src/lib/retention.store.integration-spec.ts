@@ -256,6 +256,37 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionStore and ao
     expect(lost).toEqual([]);
   }, 60_000);
 
+  it('purges a trace while the step-search indexer takes its last batch without a deadlock on either side', async () => {
+    // The indexer deletes the queued batch and inserts its search row (whose foreign key waits for the
+    // trace); a batch locks the trace and deletes its queued batch. The two a few ms apart, either first.
+    const rounds = kind === 'postgres' ? 30 : 5;
+    const a = await newTenant();
+    const indexer = new StepSearchIndexer(t.db);
+    await indexer.drain();
+    const failures: string[] = [];
+    // Steps with text enough that indexing their batch takes a few ms: the window the race needs.
+    const text = Array.from({ length: 40 }, (_, i) => `refund request ${i} approved by the assistant`).join('. ');
+    const big = Array.from({ length: 200 }, (_, i) => ({ ...step(i), input_data: { prompt: text }, output_data: { text } }));
+    for (let round = 0; round < rounds; round++) {
+      const { trace } = await traces.createTrace(a, { run_id: randomUUID(), agent_id: randomUUID() });
+      await traces.addSteps(a, trace.trace_id, big);
+      await traces.completeTrace(a, trace.trace_id, { status: 'completed' });
+      const offset = (round % 5) - 2;
+      const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const results = await Promise.allSettled([
+        later(Math.max(0, offset)).then(() => indexer.runOnce()),
+        later(Math.max(0, -offset)).then(() => purgeBatch({ tenantId: a, type: 'traces', before: FUTURE, limit: 100, dryRun: false })),
+      ]);
+      for (const r of results) if (r.status === 'rejected') failures.push(`round ${round}: ${String(r.reason)}`);
+      await indexer.drain();
+      await purgeBatch({ tenantId: a, type: 'traces', before: FUTURE, limit: 100, dryRun: false });
+      for (const table of ['aos_traces', 'aos_step_search', 'aos_step_search_queue']) {
+        expect({ table, n: await count(`SELECT count(*) AS n FROM ${table} WHERE trace_id = $1`, [trace.trace_id]) }).toEqual({ table, n: 0 });
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
+
   it('purges audit rows by timestamp, sparing rows about a held trace', async () => {
     const a = await newTenant();
     const trace = await sealedTrace(a);

@@ -63,6 +63,12 @@ export interface PurgeBatchResult {
  */
 const PURGE_LOCK = `hashtextextended('aos.retention.purge/' || $1::text, 0)`;
 
+/**
+ * The advisory lock by which the step-search indexer (`aos_index_step_search()`, shared) and
+ * deleting trace purge batches (exclusive) take turns; see 1769900000000-step-search-purge-turns.
+ */
+const STEP_SEARCH_PURGE_LOCK = 7369900000001;
+
 const HOLD_COLUMNS = 'hold_id, tenant_id, scope, target_id, reason, placed_by, placed_at, released_at, released_by';
 
 function toHold(row: Record<string, any>): LegalHold {
@@ -185,7 +191,9 @@ export class RetentionStore {
 
   /**
    * One bounded batch through `aos_retention_purge()`: its own short transaction. A tenant's
-   * batch first takes the tenant's PURGE_LOCK shared (batches run side by side; a hold waits).
+   * batch first takes the tenant's PURGE_LOCK shared (batches run side by side; a hold waits),
+   * and a deleting trace batch STEP_SEARCH_PURGE_LOCK exclusive (it and the step-search
+   * indexer take turns, else the two could deadlock over a trace whose last batch is indexed).
    */
   async purgeBatch(req: PurgeBatchRequest): Promise<PurgeBatchResult> {
     const purge = (sql: Sql) =>
@@ -199,6 +207,8 @@ export class RetentionStore {
         ? await purge(this.db)
         : await this.db.transaction({ tenantId }, async (sql) => {
             await sql.query(`SELECT pg_advisory_xact_lock_shared(${PURGE_LOCK})`, [tenantId]);
+            // Before any trace is locked: running step-search indexers finish first (see the migration).
+            if (req.type === 'traces' && !req.dryRun) await sql.query(`SELECT pg_advisory_xact_lock(${STEP_SEARCH_PURGE_LOCK})`);
             return purge(sql);
           });
     return {

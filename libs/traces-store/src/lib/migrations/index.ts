@@ -9,6 +9,7 @@ import { RefuseDrop1769550000000 } from './1769550000000-refuse-drop';
 import { Ledger1769600000000 } from './1769600000000-ledger';
 import { AsyncSystemLogSearch1769700000000 } from './1769700000000-async-system-log-search';
 import { DropUnusedSystemLogIndex1769800000000 } from './1769800000000-drop-unused-system-log-index';
+import { StepSearchPurgeTurns1769900000000 } from './1769900000000-step-search-purge-turns';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Ledger1769600000000,
   AsyncSystemLogSearch1769700000000,
   DropUnusedSystemLogIndex1769800000000,
+  StepSearchPurgeTurns1769900000000,
 ];
