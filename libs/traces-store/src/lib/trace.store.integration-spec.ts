@@ -59,6 +59,36 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     expect((await store.verifyTrace(tenantA, trace.trace_id)).verified).toBe(true);
   });
 
+  it('answers an identical re-send of a trace as stored, and one that differs in any field it sends with 409 naming it', async () => {
+    const incident = randomUUID();
+    const scenario = randomUUID();
+    const base = { run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'support-bot', started_at: '2026-01-20T10:00:00.000Z' };
+    const first = await store.createTrace(tenantA, { ...base, is_synthetic: true, synthetic_scenario_id: scenario, policy_snapshot: { max_tokens: 100, rules: ['a'] } });
+    const traceId = first.trace.trace_id;
+    const again = await store.createTrace(tenantA, { ...base, trace_id: traceId, is_synthetic: true, synthetic_scenario_id: scenario, policy_snapshot: { rules: ['a'], max_tokens: 100 } });
+    expect(again).toEqual({ trace: first.trace, created: false });
+    // Fields left out of a re-send are not compared.
+    expect((await store.createTrace(tenantA, { run_id: base.run_id, agent_id: base.agent_id, trace_id: traceId })).created).toBe(false);
+    for (const [field, value] of [
+      ['agent_name', 'other-bot'],
+      ['started_at', '2026-01-20T10:00:01.000Z'],
+      ['is_synthetic', false],
+      ['synthetic_scenario_id', randomUUID()],
+      ['incident_id', incident],
+      ['policy_snapshot', { max_tokens: 101, rules: ['a'] }],
+    ] as const) {
+      const err = await store.createTrace(tenantA, { ...base, trace_id: traceId, [field]: value }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err).toMatchObject({ message: expect.stringContaining(field), extensions: { field } });
+    }
+    const other = await store.createTrace(tenantA, { ...base, run_id: randomUUID(), trace_id: traceId }).catch((e: unknown) => e);
+    expect(other).toMatchObject({ extensions: { field: 'trace_id' } });
+    // Nothing was changed or added by the refused sends.
+    expect(await store.getTrace(tenantA, traceId)).toEqual(first.trace);
+    const [{ n }] = await t.asOwner<{ n: string }>(`SELECT count(*) AS n FROM policy_snapshots WHERE trace_id = $1`, [traceId]);
+    expect(Number(n)).toBe(1);
+  });
+
   it('answers an identical re-send with the stored step, even once sealed', async () => {
     const trace = await newTrace();
     const first = await store.addSteps(tenantA, trace.trace_id, [step(0)]);

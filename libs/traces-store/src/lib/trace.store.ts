@@ -3,6 +3,7 @@ import {
   type AddStepsResult,
   canonicalJson,
   type CompleteTrace,
+  type JsonValue,
   computeTraceHash,
   ConflictError,
   hashLeaf,
@@ -149,19 +150,36 @@ export class TraceStore {
         }
         return { trace: toTrace(inserted[0]), created: true };
       }
-      // The id is taken: an identical re-send answers the stored trace.
+      // The id is taken: an identical re-send answers the stored trace; one that
+      // differs in a field it sends is 409 naming that field (nothing is dropped).
       const existing = await this.findTrace(sql, traceId);
-      if (
-        existing &&
-        existing.run_id === input.run_id &&
-        existing.agent_id === input.agent_id &&
-        (input.agent_name === undefined || existing.agent_name === input.agent_name) &&
-        (input.started_at === undefined || existing.started_at === startedAt)
-      ) {
-        return { trace: existing, created: false };
+      if (!existing || existing.run_id !== input.run_id || existing.agent_id !== input.agent_id) {
+        throw new ConflictError(`trace_id ${traceId} is already taken by another trace`, { field: 'trace_id' });
       }
-      throw new ConflictError(`trace_id ${traceId} is already taken by another trace`, { field: 'trace_id' });
+      const differs = await this.resentTraceDifference(sql, existing, input, startedAt);
+      if (differs) {
+        throw new ConflictError(`trace ${traceId} is already recorded with another ${differs}`, { field: differs });
+      }
+      return { trace: existing, created: false };
     });
+  }
+
+  /** The first field a re-sent trace sends with a value other than the stored one, or null. */
+  private async resentTraceDifference(sql: Sql, existing: TraceSummary, input: NewTrace, startedAt: string): Promise<string | null> {
+    const sent = <K extends keyof NewTrace>(k: K) => input[k] !== undefined;
+    if (sent('agent_name') && existing.agent_name !== input.agent_name) return 'agent_name';
+    if (sent('started_at') && existing.started_at !== startedAt) return 'started_at';
+    if (sent('is_synthetic') && existing.is_synthetic !== (input.is_synthetic ?? false)) return 'is_synthetic';
+    if (sent('synthetic_scenario_id') && existing.synthetic_scenario_id !== (input.synthetic_scenario_id ?? null)) return 'synthetic_scenario_id';
+    if (sent('incident_id') && existing.incident_id !== (input.incident_id ?? null)) return 'incident_id';
+    if (sent('policy_snapshot')) {
+      const [stored] = await sql.query<{ snapshot: JsonValue }>(`SELECT snapshot FROM policy_snapshots WHERE trace_id = $1 ORDER BY created_at LIMIT 1`, [
+        existing.trace_id,
+      ]);
+      const was = stored ? canonicalJson(stored.snapshot) : 'null';
+      if (was !== canonicalJson(input.policy_snapshot ?? null)) return 'policy_snapshot';
+    }
+    return null;
   }
 
   /**
