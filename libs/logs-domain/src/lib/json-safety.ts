@@ -10,6 +10,11 @@ export const MAX_JSON_DEPTH = 64;
  * Returns the offending path (`$.a[3].b`) and why, or null when the value is safe.
  */
 export function findUnstorableJson(value: unknown, maxDepth = MAX_JSON_DEPTH): FieldError | null {
+  // Most values checked are single strings (a log's message, source, ids): no walk for them.
+  if (typeof value === 'string') {
+    const why = badString(value);
+    return why ? { field: '$', message: why } : null;
+  }
   return new JsonScan(maxDepth, null).run(value);
 }
 
