@@ -224,6 +224,21 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('LedgerService on %s',
     await expect(ledger.signNow(scope)).rejects.toBeInstanceOf(IntegrityError);
   });
 
+  it('does not mistake a checkpoint published while it ran for a truncated tail', async () => {
+    const tenantId = await newTenant();
+    const scope: Scope = { tenantId };
+    const store = (ledger as unknown as { store: LedgerStore }).store;
+    await logs.insertMany(scope, Array.from({ length: 10 }, (_, i) => syslog(i)));
+    const before = await store.head(scope);
+    // Between the audit's read of the head and its look at the published checkpoint,
+    // writers append and the scheduler signs and publishes the larger log.
+    await logs.insertMany(scope, Array.from({ length: 5 }, (_, i) => syslog(10 + i)));
+    await ledger.signNow(scope);
+    jest.spyOn(store, 'head').mockResolvedValueOnce(before);
+    const report = await ledger.audit(scope);
+    expect(report).toMatchObject({ verified: true, mismatch_count: 0, tree_size: 10 });
+  });
+
   it('catches a truncated tail against the checkpoint published outside the database', async () => {
     const tenantId = await newTenant();
     const scope: Scope = { tenantId };
