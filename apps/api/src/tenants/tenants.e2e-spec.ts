@@ -1,3 +1,5 @@
+import { Client } from 'pg';
+import { AuditLogService } from '@aos/audit';
 import { type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
 
 describe('Tenants and API keys over HTTP', () => {
@@ -19,6 +21,43 @@ describe('Tenants and API keys over HTTP', () => {
     expect(keys.items).toHaveLength(1);
     expect(keys.items[0].key).toBeUndefined();
     expect(JSON.stringify(keys)).not.toContain(body.api_key.key);
+  });
+
+  it('stores no tenant, key or revocation whose audit row could not be written (one transaction)', async () => {
+    const { tenantId, key } = await e.newTenant('admin');
+    const other = await e.request('POST', '/api/v1/api-keys', { key, body: { name: 'second', role: 'viewer' } });
+    const otherId = ((await other.json()) as any).api_key.id as string;
+    const count = async (sql: string, params: unknown[] = []) => {
+      const c = new Client({ connectionString: e.databaseUrl });
+      await c.connect();
+      try {
+        return Number((await c.query(sql, params)).rows[0].n);
+      } finally {
+        await c.end();
+      }
+    };
+    const before = {
+      tenants: await count(`SELECT count(*) AS n FROM tenants`),
+      keys: await count(`SELECT count(*) AS n FROM api_keys WHERE tenant_id = $1`, [tenantId]),
+      audits: await count(`SELECT count(*) AS n FROM audit_logs WHERE tenant_id = $1`, [tenantId]),
+    };
+    // The audit write fails, as a crash between the change and its audit row would.
+    const audit = e.app.get(AuditLogService);
+    const failing = jest.spyOn(audit, 'logAction').mockRejectedValue(new Error('audit store down'));
+    try {
+      expect((await createTenant({ name: 'never', compliance: 'none' })).status).toBe(500);
+      expect((await e.request('POST', '/api/v1/api-keys', { key, body: { name: 'never', role: 'viewer' } })).status).toBe(500);
+      expect((await e.request('DELETE', `/api/v1/api-keys/${otherId}`, { key })).status).toBe(500);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await count(`SELECT count(*) AS n FROM tenants`)).toBe(before.tenants);
+    expect(await count(`SELECT count(*) AS n FROM api_keys WHERE tenant_id = $1`, [tenantId])).toBe(before.keys);
+    expect(await count(`SELECT count(*) AS n FROM api_keys WHERE id = $1 AND revoked_at IS NULL`, [otherId])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM audit_logs WHERE tenant_id = $1`, [tenantId])).toBe(before.audits);
+    // And with the audit store back, the same requests work and are audited.
+    expect((await e.request('DELETE', `/api/v1/api-keys/${otherId}`, { key })).status).toBe(200);
+    expect(await count(`SELECT count(*) AS n FROM audit_logs WHERE tenant_id = $1 AND action = 'api_key_revoked'`, [tenantId])).toBe(1);
   });
 
   it('refuses tenant creation to anyone but the platform key', async () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { to as copyTo } from 'pg-copy-streams';
@@ -28,8 +29,48 @@ export class Database {
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 
-  /** Runs `work` in a transaction scoped to one tenant (or the platform). */
+  /** The transaction of the `atomically` call the current async context runs in, if any. */
+  private readonly ambient = new AsyncLocalStorage<QueryRunner>();
+
+  /**
+   * Runs `work` as one transaction: every `transaction` and `query` it makes,
+   * through any store and in any scope, joins it, so that a change and the
+   * audit row that records it commit together or not at all. Each joined call
+   * sets its own scope (tenant, platform, or none) for row-level security.
+   * Inside another `atomically`, it simply joins that one.
+   */
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    if (this.ambient.getStore()) return work();
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      try {
+        const result = await this.ambient.run(runner, work);
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      throw translateDatabaseError(err);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Runs `work` in a transaction scoped to one tenant (or the platform); inside `atomically`, in that one. */
   async transaction<T>(scope: Scope, work: (sql: Sql) => Promise<T>): Promise<T> {
+    const joined = this.ambient.getStore();
+    if (joined) {
+      try {
+        await switchScope(joined, scope);
+        return await work(sqlOf(joined));
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
+    }
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
@@ -125,6 +166,15 @@ export class Database {
 
   /** One statement outside any tenant (authentication through definer functions, health). */
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const joined = this.ambient.getStore();
+    if (joined) {
+      try {
+        await switchScope(joined, null);
+        return await sqlOf(joined).query<T>(sql, params);
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
+    }
     const runner = this.dataSource.createQueryRunner();
     try {
       return await sqlOf(runner).query<T>(sql, params);
@@ -148,6 +198,13 @@ async function setScope(runner: QueryRunner, scope: Scope): Promise<void> {
   } else {
     await runner.query(`SELECT set_config('aos.platform', 'on', true)`);
   }
+}
+
+/** In a shared transaction: this call's scope, with the previous call's cleared (null: no scope, as `query` has). */
+async function switchScope(runner: QueryRunner, scope: Scope | null): Promise<void> {
+  const tenant = scope && 'tenantId' in scope ? scope.tenantId : '';
+  const platform = scope && 'platform' in scope ? 'on' : '';
+  await runner.query(`SELECT set_config('aos.tenant_id', $1, true), set_config('aos.platform', $2, true)`, [tenant, platform]);
 }
 
 function sqlOf(runner: QueryRunner): Sql {

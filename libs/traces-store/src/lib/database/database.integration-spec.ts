@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../../testing';
+import { AuditLogStore } from '../audit-log.store';
+import { SystemLogStore } from '../system-log.store';
+import { TenantStore } from '../tenant.store';
+
+/** Database.atomically: several stores' transactions, in several scopes, as one. */
+describe.each<TestDatabaseKind>(['postgres', 'embedded'])('Database.atomically on %s', (kind) => {
+  let t: TestDatabase;
+  let logs: SystemLogStore;
+  let audit: AuditLogStore;
+  let tenants: TenantStore;
+
+  beforeAll(async () => {
+    t = await openTestDatabase(kind);
+    logs = new SystemLogStore(t.db);
+    audit = new AuditLogStore(t.db);
+    tenants = new TenantStore(t.db);
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  const log = (message: string) => ({ level: 'info' as const, source: 'uow', message });
+  const countOf = async (sql: string, params: unknown[]) => Number((await t.asOwner<{ n: string }>(sql, params))[0].n);
+
+  it('commits the writes of every store and scope together', async () => {
+    const a = (await tenants.createTenant(`a-${randomUUID()}`, 'none')).tenant_id;
+    const b = (await tenants.createTenant(`b-${randomUUID()}`, 'none')).tenant_id;
+    await t.db.atomically(async () => {
+      await logs.insertMany({ tenantId: a }, [log('a')]);
+      // Each joined call sees its own scope only: b's list does not show a's log, the platform's neither.
+      expect((await logs.list({ tenantId: b }, { limit: 10, offset: 0, sort: 'timestamp', order: 'desc' })).items).toEqual([]);
+      await logs.insertMany({ platform: true }, [log('platform')]);
+      expect((await logs.list({ platform: true }, { limit: 10, offset: 0, sort: 'timestamp', order: 'desc' })).items.map((l) => l.message)).toContain('platform');
+      await audit.insert(b, { actor_id: randomUUID(), actor_type: 'user', action: 'trace_viewed', resource_type: 'trace' });
+      // A scope-less query after a scoped call runs without that tenant's scope.
+      expect(await tenants.getTenant(a)).toMatchObject({ tenant_id: a });
+    });
+    expect(await countOf(`SELECT count(*) AS n FROM system_logs WHERE tenant_id = $1`, [a])).toBe(1);
+    expect(await countOf(`SELECT count(*) AS n FROM audit_logs WHERE tenant_id = $1`, [b])).toBe(1);
+  });
+
+  it('rolls every write back when any step fails, and joins a nested call', async () => {
+    const name = `gone-${randomUUID()}`;
+    const failure = t.db.atomically(async () => {
+      const tenant = await tenants.createTenant(name, 'none');
+      await t.db.atomically(() => logs.insertMany({ tenantId: tenant.tenant_id }, [log('inner')]));
+      await audit.insert(tenant.tenant_id, { actor_id: randomUUID(), actor_type: 'user', action: 'trace_viewed', resource_type: 'trace' });
+      throw new Error('crash before the end');
+    });
+    await expect(failure).rejects.toThrow('crash before the end');
+    expect(await countOf(`SELECT count(*) AS n FROM tenants WHERE name = $1`, [name])).toBe(0);
+    expect(await countOf(`SELECT count(*) AS n FROM system_logs WHERE message = 'inner'`, [])).toBe(0);
+  });
+});
