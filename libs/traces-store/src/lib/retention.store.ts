@@ -93,6 +93,14 @@ function toHold(row: Record<string, any>): LegalHold {
 export class RetentionStore {
   constructor(private readonly db: Database) {}
 
+  /**
+   * Runs `work` as one transaction (Database.atomically): a policy or hold
+   * change and the audit row that records it commit together or not at all.
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T> {
+    return this.db.atomically(work);
+  }
+
   async getPolicy(tenantId: string): Promise<StoredRetentionPolicy> {
     const [row] = await this.db.transaction({ tenantId }, (sql) =>
       sql.query<Record<string, any>>(`SELECT tenant_id, overrides, updated_at, updated_by FROM retention_policies WHERE tenant_id = $1`, [tenantId]),

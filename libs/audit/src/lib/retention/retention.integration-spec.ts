@@ -67,6 +67,26 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionService with
     await expect(service.getPolicy(randomUUID())).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('changes no policy and places or releases no hold whose audit row could not be written', async () => {
+    const tenantId = await newTenant('none');
+    const trace = await sealedTrace(tenantId);
+    const held = await service.placeHold(tenantId, admin, { scope: 'trace', target_id: trace.trace_id, reason: 'litigation' });
+    // The audit write fails, as a crash between the change and its audit row would.
+    const failing = jest.spyOn(auditService, 'logAction').mockRejectedValue(new Error('audit store down'));
+    try {
+      await expect(service.putPolicy(tenantId, admin, { traces: 400 })).rejects.toThrow('audit store down');
+      await expect(service.placeHold(tenantId, admin, { scope: 'tenant', reason: 'another' })).rejects.toThrow('audit store down');
+      await expect(service.releaseHold(tenantId, admin, held.hold_id)).rejects.toThrow('audit store down');
+    } finally {
+      failing.mockRestore();
+    }
+    expect((await service.getPolicy(tenantId)).overrides).toEqual({});
+    expect((await service.listHolds(tenantId)).map((h) => [h.hold_id, h.released_at])).toEqual([[held.hold_id, null]]);
+    expect(await auditRows(tenantId, 'legal_hold_placed')).toHaveLength(1);
+    expect(await auditRows(tenantId, 'legal_hold_released')).toHaveLength(0);
+    expect(await auditRows(tenantId, 'retention_policy_updated')).toHaveLength(0);
+  });
+
   it('purges DEBUG logs after 24 hours and never CRITICAL ones', async () => {
     const tenantId = await newTenant();
     await logs.insertMany({ tenantId }, [

@@ -158,32 +158,39 @@ export class RetentionService {
   async putPolicy(tenantId: string, actor: RetentionActor, overrides: unknown): Promise<RetentionPolicyView> {
     const compliance = await this.compliance(tenantId);
     const checked = checkRetentionOverrides(compliance, overrides);
-    const { previous, policy } = await this.store.putPolicy(tenantId, checked, actor.actorId);
-    const view = this.view(tenantId, compliance, policy.overrides, policy.updated_at, policy.updated_by);
-    await this.record(tenantId, actor, 'retention_policy_updated', 'retention_policy', null, {
-      compliance,
-      previous_overrides: previous as never,
-      overrides: checked as never,
-      effective: view.effective as never,
+    // The change and its audit row: both or neither.
+    return this.store.atomically(async () => {
+      const { previous, policy } = await this.store.putPolicy(tenantId, checked, actor.actorId);
+      const view = this.view(tenantId, compliance, policy.overrides, policy.updated_at, policy.updated_by);
+      await this.record(tenantId, actor, 'retention_policy_updated', 'retention_policy', null, {
+        compliance,
+        previous_overrides: previous as never,
+        overrides: checked as never,
+        effective: view.effective as never,
+      });
+      return view;
     });
-    return view;
   }
 
   async placeHold(tenantId: string, actor: RetentionActor, input: { scope: LegalHoldScope; target_id?: string | null; reason: string }): Promise<LegalHold> {
     const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
     if (reason.length === 0 || reason.length > 2000) throw ValidationError.field('reason', 'must be 1 to 2000 characters');
-    const hold = await this.store.placeHold(tenantId, { scope: input.scope, target_id: input.target_id ?? null, reason, placed_by: actor.actorId });
-    await this.record(tenantId, actor, 'legal_hold_placed', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
-    return hold;
+    return this.store.atomically(async () => {
+      const hold = await this.store.placeHold(tenantId, { scope: input.scope, target_id: input.target_id ?? null, reason, placed_by: actor.actorId });
+      await this.record(tenantId, actor, 'legal_hold_placed', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
+      return hold;
+    });
   }
 
   /** Releases a hold (audited once; releasing again answers the released hold). */
-  async releaseHold(tenantId: string, actor: RetentionActor, holdId: string): Promise<LegalHold> {
-    const { hold, released } = await this.store.releaseHold(tenantId, holdId, actor.actorId);
-    if (released) {
-      await this.record(tenantId, actor, 'legal_hold_released', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
-    }
-    return hold;
+  releaseHold(tenantId: string, actor: RetentionActor, holdId: string): Promise<LegalHold> {
+    return this.store.atomically(async () => {
+      const { hold, released } = await this.store.releaseHold(tenantId, holdId, actor.actorId);
+      if (released) {
+        await this.record(tenantId, actor, 'legal_hold_released', 'legal_hold', hold.hold_id, { scope: hold.scope, target_id: hold.target_id, reason: hold.reason });
+      }
+      return hold;
+    });
   }
 
   listHolds(tenantId: string, options: { activeOnly?: boolean } = {}): Promise<LegalHold[]> {
