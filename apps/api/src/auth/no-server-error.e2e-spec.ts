@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ExportJobStore } from '@aos/traces-store';
-import { type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
+import { type E2eApp, PLATFORM_KEY, startE2eApp, sampleStep } from '../testing/e2e-app';
 
 /**
  * The role matrix proves who gets in; this proves that whoever gets in, with
@@ -55,15 +55,7 @@ interface Fixtures {
 const MALFORMED = 'not-a-uuid';
 const NIL = '00000000-0000-0000-0000-000000000000';
 const HEX = (c: string) => c.repeat(64);
-const step = (i: number, extra: Record<string, unknown> = {}) => ({
-  step_index: i,
-  step_type: i === 0 ? 'input' : 'llm_call',
-  timestamp: new Date(Date.UTC(2026, 0, 20, 10, 0, i)).toISOString(),
-  tokens: 10,
-  input_data: { q: `question ${i}` },
-  output_data: { a: `answer ${i}` },
-  ...extra,
-});
+const step = sampleStep;
 const newTrace = () => ({ run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'matrix' });
 const systemLog = (message = 'matrix log') => ({ level: 'info', source: 'matrix', message });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
+import { type E2eApp, PLATFORM_KEY, startE2eApp, sampleStep } from '../testing/e2e-app';
 import { answerOf, ownerClient, serverErrors, statuses, times, together } from '../testing/race';
 
 /**
@@ -13,14 +13,7 @@ import { answerOf, ownerClient, serverErrors, statuses, times, together } from '
  */
 const ROUNDS = 30;
 
-const step = (i: number) => ({
-  step_index: i,
-  step_type: i === 0 ? 'input' : 'llm_call',
-  timestamp: new Date(Date.UTC(2026, 0, 20, 10, 0, i)).toISOString(),
-  tokens: 10,
-  input_data: { q: `question ${i}` },
-  output_data: { a: `answer ${i}` },
-});
+const step = (i: number) => sampleStep(i);
 
 describe('Log writes, replays and integrity audits at once', () => {
   let e: E2eApp;

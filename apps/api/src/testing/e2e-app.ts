@@ -75,3 +75,14 @@ export async function startE2eApp(overrides: Partial<AppConfig> = {}): Promise<E
     },
   };
 }
+
+/** A small step of a test trace: step 0 is the input, the rest LLM calls, one second apart. */
+export const sampleStep = (i: number, extra: Record<string, unknown> = {}) => ({
+  step_index: i,
+  step_type: i === 0 ? 'input' : 'llm_call',
+  timestamp: new Date(Date.UTC(2026, 0, 20, 10, 0, i)).toISOString(),
+  tokens: 10,
+  input_data: { q: `question ${i}` },
+  output_data: { a: `answer ${i}` },
+  ...extra,
+});

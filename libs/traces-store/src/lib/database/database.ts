@@ -41,43 +41,27 @@ export class Database {
    */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     if (this.ambient.getStore()) return work();
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.connect();
-      await runner.startTransaction();
-      try {
-        const result = await this.ambient.run(runner, work);
-        await runner.commitTransaction();
-        return result;
-      } catch (err) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
-    } catch (err) {
-      throw translateDatabaseError(err);
-    } finally {
-      await runner.release();
-    }
+    return this.inNewTransaction((runner) => this.ambient.run(runner, work));
   }
 
   /** Runs `work` in a transaction scoped to one tenant (or the platform); inside `atomically`, in that one. */
   async transaction<T>(scope: Scope, work: (sql: Sql) => Promise<T>): Promise<T> {
     const joined = this.ambient.getStore();
-    if (joined) {
-      try {
-        await switchScope(joined, scope);
-        return await work(sqlOf(joined));
-      } catch (err) {
-        throw translateDatabaseError(err);
-      }
-    }
+    if (joined) return inJoined(joined, scope, work);
+    return this.inNewTransaction(async (runner) => {
+      await setScope(runner, scope);
+      return work(sqlOf(runner));
+    });
+  }
+
+  /** One transaction on its own connection: committed when `work` resolves, rolled back when it throws. */
+  private async inNewTransaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
       await runner.startTransaction();
       try {
-        await setScope(runner, scope);
-        const result = await work(sqlOf(runner));
+        const result = await work(runner);
         await runner.commitTransaction();
         return result;
       } catch (err) {
@@ -167,14 +151,7 @@ export class Database {
   /** One statement outside any tenant (authentication through definer functions, health). */
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const joined = this.ambient.getStore();
-    if (joined) {
-      try {
-        await switchScope(joined, null);
-        return await sqlOf(joined).query<T>(sql, params);
-      } catch (err) {
-        throw translateDatabaseError(err);
-      }
-    }
+    if (joined) return inJoined(joined, null, (s) => s.query<T>(sql, params));
     const runner = this.dataSource.createQueryRunner();
     try {
       return await sqlOf(runner).query<T>(sql, params);
@@ -200,11 +177,20 @@ async function setScope(runner: QueryRunner, scope: Scope): Promise<void> {
   }
 }
 
-/** In a shared transaction: this call's scope, with the previous call's cleared (null: no scope, as `query` has). */
-async function switchScope(runner: QueryRunner, scope: Scope | null): Promise<void> {
-  const tenant = scope && 'tenantId' in scope ? scope.tenantId : '';
-  const platform = scope && 'platform' in scope ? 'on' : '';
-  await runner.query(`SELECT set_config('aos.tenant_id', $1, true), set_config('aos.platform', $2, true)`, [tenant, platform]);
+/**
+ * A call joining the transaction of `atomically`: it sets its own scope, clearing
+ * the previous call's (null: no scope, as `query` has); it neither commits nor
+ * rolls back, the `atomically` call does.
+ */
+async function inJoined<T>(runner: QueryRunner, scope: Scope | null, work: (sql: Sql) => Promise<T>): Promise<T> {
+  try {
+    const tenant = scope && 'tenantId' in scope ? scope.tenantId : '';
+    const platform = scope && 'platform' in scope ? 'on' : '';
+    await runner.query(`SELECT set_config('aos.tenant_id', $1, true), set_config('aos.platform', $2, true)`, [tenant, platform]);
+    return await work(sqlOf(runner));
+  } catch (err) {
+    throw translateDatabaseError(err);
+  }
 }
 
 function sqlOf(runner: QueryRunner): Sql {
