@@ -17,7 +17,7 @@ import {
   ValidationError,
 } from '@aos/logs-domain';
 import type { Database } from './database/database';
-import { listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
+import { listPage, mapRows, scopeClause, timeRangeClauses, pageOf } from './log-list';
 import { AUDIT_LOG_COLUMNS, toAuditLog } from './log-rows';
 import { LedgerStore } from './ledger.store';
 import { Params } from './pagination';
@@ -80,11 +80,7 @@ export class AuditLogStore {
           where,
           params: p,
           sortFields: AUDIT_LOG_SORT_FIELDS,
-          sort: query.sort,
-          order: query.order,
-          limit: query.limit,
-          offset: query.offset,
-          cursor: query.cursor,
+          ...pageOf(query),
         },
         toAuditLog,
       ),

@@ -1,4 +1,4 @@
-import { isRfc3339, type Page, SORT_ORDERS, type SortOrder, ValidationError } from '@aos/logs-domain';
+import { isRfc3339, type Page, type PageRequest, SORT_ORDERS, type SortOrder, ValidationError } from '@aos/logs-domain';
 import type { Scope, Sql } from './database/database';
 import { COUNT_CAP, decodeCursor, encodeCursor, type Params } from './pagination';
 
@@ -53,6 +53,11 @@ export interface ListSpec<S extends string> {
    * counted in the page's order.
    */
   unorderedCountWhere?: string[];
+}
+
+/** The paging fields of a list query, as ListSpec takes them. */
+export function pageOf<S extends string>(q: PageRequest<S>): PageRequest<S> {
+  return { sort: q.sort, order: q.order, limit: q.limit, offset: q.offset, cursor: q.cursor };
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '@aos/logs-domain';
 import type { Database, Scope } from './database/database';
-import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses } from './log-list';
+import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses, pageOf } from './log-list';
 import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
 import { LedgerStore, ledgerLogId } from './ledger.store';
 import { Params } from './pagination';
@@ -105,11 +105,7 @@ export class SystemLogStore {
           where,
           params: p,
           sortFields: SYSTEM_LOG_SORT_FIELDS,
-          sort: query.sort,
-          order: query.order,
-          limit: query.limit,
-          offset: query.offset,
-          cursor: query.cursor,
+          ...pageOf(query),
         },
         toSystemLog,
       ),
@@ -137,11 +133,7 @@ export class SystemLogStore {
           where,
           params: p,
           sortFields: SYSTEM_LOG_SORT_FIELDS,
-          sort: query.sort,
-          order: query.order,
-          limit: query.limit,
-          offset: query.offset,
-          cursor: query.cursor,
+          ...pageOf(query),
           unorderedCountWhere: countWhere,
         },
         (row) => ({ id: String(row['log_id']) }),

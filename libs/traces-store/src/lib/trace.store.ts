@@ -31,7 +31,7 @@ import {
   traceLeafData,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
-import { listPage } from './log-list';
+import { listPage, pageOf } from './log-list';
 import { decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 import { LedgerStore } from './ledger.store';
@@ -466,11 +466,7 @@ export class TraceStore {
           params: p,
           sortFields: TRACE_SORT_FIELDS,
           timestampFields: ['started_at', 'created_at'],
-          sort: query.sort,
-          order: query.order,
-          limit: query.limit,
-          offset: query.offset,
-          cursor: query.cursor,
+          ...pageOf(query),
           // A rare term's union bounds the matches (GIN first): count them without the
           // page's order, else the count hash-joins them with all of the tenant's traces.
           ...(query.search && !common ? { unorderedCountWhere: where } : {}),
