@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, computeStepHash, computeTraceHash, type NewStep } from '@aos/logs-domain';
+import { ConflictError, NotFoundError, canonicalJson, computeStepHash, hashStepContent, computeTraceHash, type NewStep } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import { TenantStore } from './tenant.store';
 import { StepSearchIndexer } from './step-search-indexer';
-import { TraceStore } from './trace.store';
+import { STEP_HASH_AS_STORED, TraceStore } from './trace.store';
 
 const step = (i: number, extra: Partial<NewStep> = {}): NewStep => ({
   step_index: i,
@@ -109,7 +109,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const results = await Promise.all(inputs.flatMap((input) => [store.createTrace(tenantA, input), store.createTrace(tenantA, input)]));
       expect(results.filter((r) => r.created)).toHaveLength(inputs.length);
     }
-  });
+    // 2,000 creates: ~2 s alone, over 5 s on a CI machine running other suites beside it.
+  }, 60_000);
 
   it('rejects a step whose index is taken with other content', async () => {
     const trace = await newTrace();
@@ -357,6 +358,65 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const report = await store.verifyTrace(tenantA, trace.trace_id);
       expect(report.verified).toBe(false);
       expect(report.steps.filter((s) => !s.ok).map((s) => s.step_index)).toEqual([1]);
+    });
+
+    it('stores step data as the very RFC 8785 text it hashed, byte for byte', async () => {
+      const trace = await newTrace();
+      const tricky: NewStep[] = [
+        step(0, { input_data: 'text "quoted" \\ \n\t\u0001\u001f\u007f é 😀 \u2028', output_data: { z: 1, a: [1e21, 0.1, -5e-7, 100], é: null, '': { Z: true, b: 'x' } } }),
+        step(1, { input_data: 12.5, output_data: [] }),
+        step(2, { input_data: undefined, output_data: null }),
+      ];
+      await store.addSteps(tenantA, trace.trace_id, tricky);
+      const rows = await t.db.transaction({ tenantId: tenantA }, (sql) =>
+        sql.query<{ input_json: string | null; output_json: string | null }>(
+          `SELECT input_data::text AS input_json, output_data::text AS output_json FROM aos_trace_steps WHERE trace_id = $1 ORDER BY step_index`,
+          [trace.trace_id],
+        ),
+      );
+      expect(rows.map((r) => [r.input_json ?? 'null', r.output_json ?? 'null'])).toEqual(
+        tricky.map((s) => [canonicalJson(s.input_data ?? null), canonicalJson(s.output_data ?? null)]),
+      );
+      // Readers still get the values.
+      const { steps } = await store.getTraceWithSteps(tenantA, trace.trace_id);
+      expect(steps.map((s) => [s.input_data ?? null, s.output_data ?? null])).toEqual(tricky.map((s) => [s.input_data ?? null, s.output_data ?? null]));
+      expect((await store.verifyTrace(tenantA, trace.trace_id)).verified).toBe(true);
+    });
+
+    it('hashes a stored step in SQL exactly as logs-domain does (STEP_HASH_AS_STORED), so verify need not read its data', async () => {
+      const cases = [
+        { step_index: 0, step_type: 'llm_call', input_data: { prompt: 'hi', b: 1, a: [true, null] }, output_data: null, timestamp: '2026-01-20T10:15:30.123Z' },
+        { step_index: 2147483647, step_type: 'tool_call', input_data: 'text "q" \\ \n\u0001\u007f é 😀 \u2028', output_data: [1e21, -0, 0.1, { z: {}, '': [], é: 'x' }], timestamp: '0005-03-04T05:06:07.000Z' },
+        { step_index: 7, step_type: 'ünïcode "type"\t', input_data: 12.5, output_data: false, timestamp: '9999-12-31T23:59:59.999Z' },
+        { step_index: 3, step_type: 'output', input_data: undefined, output_data: undefined, timestamp: '2026-01-20T23:59:59.001+05:30' },
+      ];
+      for (const c of cases) {
+        const h = hashStepContent(c);
+        const [row] = await t.asOwner<{ h: string }>(
+          `SELECT ${STEP_HASH_AS_STORED} AS h FROM (SELECT $1::json AS input_data, $2::json AS output_data, $3::int AS step_index, $4::text AS step_type, $5::timestamptz(3) AS "timestamp") AS s`,
+          [h.input_json === 'null' ? null : h.input_json, h.output_json === 'null' ? null : h.output_json, c.step_index, c.step_type, c.timestamp],
+        );
+        expect(row.h).toBe(computeStepHash(c));
+      }
+    });
+
+    it('verifies by the contract a step whose text was rewritten to the same value in another form (as rows stored before json)', async () => {
+      const trace = await newTrace();
+      await store.addSteps(tenantA, trace.trace_id, [step(0), step(1)]);
+      await store.completeTrace(tenantA, trace.trace_id, { status: 'completed' });
+      await t.asOwner(`
+        DO $$ BEGIN
+          ALTER TABLE aos_trace_steps DISABLE TRIGGER aos_trace_steps_immutable;
+          UPDATE aos_trace_steps SET input_data = input_data::jsonb::json WHERE trace_id = '${trace.trace_id}' AND step_index = 1;
+          ALTER TABLE aos_trace_steps ENABLE ALWAYS TRIGGER aos_trace_steps_immutable;
+        END $$`);
+      const [row] = await t.db.transaction({ tenantId: tenantA }, (sql) =>
+        sql.query<{ input_json: string }>(`SELECT input_data::text AS input_json FROM aos_trace_steps WHERE trace_id = $1 AND step_index = 1`, [trace.trace_id]),
+      );
+      expect(row.input_json).not.toBe(canonicalJson(step(1).input_data));
+      const report = await store.verifyTrace(tenantA, trace.trace_id);
+      expect(report.verified).toBe(true);
+      expect(report.steps[1]).toMatchObject({ ok: true, computed: computeStepHash(step(1)) });
     });
   });
 });
