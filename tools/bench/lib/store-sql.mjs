@@ -60,7 +60,7 @@ async function capture(call, answer) {
       return answer(text, params);
     },
   };
-  const db = { transaction: async (_scope, work) => work(sql), query: sql.query };
+  const db = { transaction: async (_scope, work) => work(sql), snapshot: async (_scope, work) => work(sql), query: sql.query };
   await call(new TraceStore(db));
   return statements;
 }
@@ -90,7 +90,22 @@ export async function listTracesSql(tenantId, query, runProbe = null) {
   return { probe, page, count };
 }
 
-/** The step fetch of TraceStore.getTraceWithSteps (what verify reads). */
+/**
+ * The statements TraceStore.verifyTrace runs for a trace of `stepCount` steps
+ * whose hashes all match as stored: its step_index range reads (each step hashed
+ * by the database), in order.
+ */
+export async function verifyTraceSql(tenantId, traceId, stepCount) {
+  const statements = await capture(
+    (store) => store.verifyTrace(tenantId, traceId),
+    (text) => (/FROM aos_traces/i.test(text) ? [{ ...FAKE_TRACE_ROW, step_count: stepCount }] : []),
+  );
+  const ranges = statements.filter((s) => /FROM aos_trace_steps/i.test(s.text));
+  if (ranges.length === 0) throw new Error('TraceStore.verifyTrace no longer reads aos_trace_steps');
+  return ranges;
+}
+
+/** The step fetch of TraceStore.getTraceWithSteps (what the trace detail reads). */
 export async function traceStepsSql(tenantId, traceId) {
   const statements = await capture(
     (store) => store.getTraceWithSteps(tenantId, traceId),

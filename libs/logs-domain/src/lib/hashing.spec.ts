@@ -1,7 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
-import { canonicalJson, computeStepHash, computeTraceHash, hashStepContent, sha256Hex, stepHashPayload, verifyTraceIntegrity } from './hashing';
+import {
+  canonicalJson,
+  computeStepHash,
+  computeStoredStepHash,
+  computeTraceHash,
+  hashStepContent,
+  sha256Hex,
+  stepHashPayload,
+  TraceVerifier,
+  verifyTraceIntegrity,
+} from './hashing';
 
 // Published vectors live in ../shared/testdata beside the repository.
 const JCS = join(__dirname, '../../../../../shared/testdata/rfc8785-jcs');
@@ -131,6 +141,49 @@ describe('hashStepContent', () => {
     expect(hashed.content_hash).toBe(computeStepHash(step));
     expect(hashed.input_json).toBe(canonicalJson(step.input_data ?? null));
     expect(hashed.output_json).toBe(canonicalJson(step.output_data ?? null));
+  });
+});
+
+describe('computeStoredStepHash (a step read with its data as stored JSON text)', () => {
+  const step = { step_index: 4, step_type: 'llm_call', input_data: { prompt: 'hi', b: 1, a: [true, null] }, output_data: 'done "ok"\n', timestamp: '2026-01-20T10:15:30.123Z' };
+  const hashed = hashStepContent(step);
+  const stored = { step_index: 4, step_type: 'llm_call', input_json: hashed.input_json, output_json: hashed.output_json, timestamp: step.timestamp, content_hash: hashed.content_hash };
+
+  it('matches the contract hash of an untouched step stored as the JCS text it was hashed as', () => {
+    expect(computeStoredStepHash(stored)).toBe(computeStepHash(step));
+  });
+
+  it('gives the contract hash for the same values stored in another form (jsonb\'s print: other key order, spaces)', () => {
+    const jsonbPrint = { ...stored, input_json: '{"a": [true, null], "b": 1.0, "prompt": "hi"}' };
+    expect(computeStoredStepHash(jsonbPrint)).toBe(stored.content_hash);
+    expect(computeStoredStepHash({ ...stored, input_json: null, output_json: null })).toBe(computeStepHash({ ...step, input_data: null, output_data: null }));
+  });
+
+  it('gives the contract hash of altered content, which no longer matches the stored hash', () => {
+    const altered = { ...stored, output_json: '"forged"' };
+    expect(computeStoredStepHash(altered)).toBe(computeStepHash({ ...step, output_data: 'forged' }));
+    expect(computeStoredStepHash(altered)).not.toBe(stored.content_hash);
+  });
+
+  it('reports text that JCS cannot carry as a mismatch, without throwing', () => {
+    const loneSurrogate = { ...stored, output_json: '"\\ud800"' };
+    expect(() => computeStoredStepHash(loneSurrogate)).not.toThrow();
+    expect(computeStoredStepHash(loneSurrogate)).not.toBe(stored.content_hash);
+  });
+
+  it('lets TraceVerifier mix both forms and name the altered step', () => {
+    const steps = [0, 1, 2].map((i) => {
+      const s = { ...step, step_index: i, input_data: { n: i } };
+      const h = hashStepContent(s);
+      return { step_index: i, step_type: s.step_type, input_json: h.input_json, output_json: h.output_json, timestamp: s.timestamp, content_hash: h.content_hash };
+    });
+    const verifier = new TraceVerifier();
+    verifier.addStoredText(steps[0]);
+    verifier.add({ ...step, step_index: 1, input_data: { n: 1 }, content_hash: steps[1].content_hash });
+    verifier.addStoredText({ ...steps[2], input_json: '{"n": 9}' });
+    const result = verifier.result({ content_hash: computeTraceHash(steps), step_count: 3 });
+    expect(result.steps.map((r) => r.ok)).toEqual([true, true, false]);
+    expect(result.verified).toBe(false);
   });
 });
 

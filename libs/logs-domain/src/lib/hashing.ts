@@ -80,20 +80,29 @@ export function hashStepContent(step: HashableStep): HashedStepContent {
     // Not a well-formed step: the payload as a whole decides (and throws where JCS does).
     return { content_hash: sha256Hex(canonicalJson(stepHashPayload(step))), input_json, output_json };
   }
-  const content_hash = createHash('sha256')
+  const content_hash = hashCanonicalStep(input_json, output_json, step.step_index, step.step_type, step.timestamp);
+  return { content_hash, input_json, output_json };
+}
+
+/**
+ * SHA-256 of the JCS text of a step's hash payload, given the JCS texts of its
+ * input and output: JCS is compositional, and the payload's keys in JCS order
+ * are input_data, output_data, step_index, step_type, timestamp.
+ */
+function hashCanonicalStep(inputJson: string, outputJson: string, stepIndex: number, stepType: string, timestamp: string | Date): string {
+  return createHash('sha256')
     .update('{"input_data":')
-    .update(input_json)
+    .update(inputJson)
     .update(',"output_data":')
-    .update(output_json)
+    .update(outputJson)
     .update(',"step_index":')
-    .update(canonicalJson(step.step_index))
+    .update(canonicalJson(stepIndex))
     .update(',"step_type":')
-    .update(canonicalJson(step.step_type))
+    .update(canonicalJson(stepType))
     .update(',"timestamp":')
-    .update(canonicalJson(toCanonicalTimestamp(step.timestamp)))
+    .update(canonicalJson(toCanonicalTimestamp(timestamp)))
     .update('}')
     .digest('hex');
-  return { content_hash, input_json, output_json };
 }
 
 /** `hex(sha256(step hashes concatenated in step_index order))`; no steps hashes "". */
@@ -104,6 +113,40 @@ export function computeTraceHash(steps: ReadonlyArray<{ step_index: number; cont
 
 export interface StoredStep extends HashableStep {
   content_hash: string;
+}
+
+/**
+ * A stored step whose input and output are the JSON texts as stored (`null`
+ * when absent): the store keeps the RFC 8785 text it hashed, byte for byte.
+ */
+export interface StoredStepText {
+  step_index: number;
+  step_type: string;
+  input_json: string | null;
+  output_json: string | null;
+  timestamp: string | Date;
+  content_hash: string;
+}
+
+/**
+ * The contract hash of a stored step read as text. The stored texts are hashed
+ * as they are first: the writer stores the very JCS text it hashed, so an
+ * untouched step matches without a JSON parse or a canonicalisation. A text that
+ * does not match (one stored in another form, or altered) is parsed and
+ * canonicalised, so the answer is always the contract's: sha256 of the JCS of
+ * the values the stored texts hold.
+ */
+export function computeStoredStepHash(step: StoredStepText): string {
+  const input = step.input_json ?? 'null';
+  const output = step.output_json ?? 'null';
+  const asStored = hashCanonicalStep(input, output, step.step_index, step.step_type, step.timestamp);
+  if (asStored === step.content_hash) return asStored;
+  try {
+    return computeStepHash({ ...step, input_data: JSON.parse(input) as JsonValue, output_data: JSON.parse(output) as JsonValue });
+  } catch {
+    // Text that JCS cannot carry (e.g. an escaped lone surrogate) was never hashed by the writer: a mismatch.
+    return asStored;
+  }
 }
 
 /**
@@ -119,8 +162,30 @@ export class TraceVerifier {
   private contiguous = true;
 
   add(step: StoredStep): StepVerification {
+    return this.record(step, computeStepHash(step));
+  }
+
+  /** add() for a step read with its data as stored JSON text (see computeStoredStepHash). */
+  addStoredText(step: StoredStepText): StepVerification {
+    return this.record(step, computeStoredStepHash(step));
+  }
+
+  /**
+   * Takes a step whose stored texts were hashed where they lie (a store that
+   * assembles the payload exactly as this module does, e.g. in SQL), when that
+   * hash matches the stored one; answers false, recording nothing, when it does
+   * not: the caller then adds the step with addStoredText, which judges it by
+   * the contract. A wrong assembly can only fail to match, never match
+   * different content.
+   */
+  addIfHashedAsStored(step: { step_index: number; content_hash: string }, hashAsStored: string): boolean {
+    if (hashAsStored !== step.content_hash) return false;
+    this.record(step, hashAsStored);
+    return true;
+  }
+
+  private record(step: { step_index: number; content_hash: string }, computed: string): StepVerification {
     if (step.step_index !== this.report.length) this.contiguous = false;
-    const computed = computeStepHash(step);
     const line = { step_index: step.step_index, stored: step.content_hash, computed, ok: computed === step.content_hash };
     this.report.push(line);
     this.digest.update(computed);

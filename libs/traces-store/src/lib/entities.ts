@@ -66,8 +66,9 @@ export class TraceStepEntity {
   @Column('int') tokens: number;
   @Column('int') cost_cents: number;
   @Column('int') duration_ms: number;
-  @Column('jsonb', { nullable: true }) input_data: unknown;
-  @Column('jsonb', { nullable: true }) output_data: unknown;
+  /** `json`: the RFC 8785 text that was hashed, byte for byte (migration 1770000000000). */
+  @Column('json', { nullable: true }) input_data: unknown;
+  @Column('json', { nullable: true }) output_data: unknown;
   @Column('jsonb', { nullable: true }) metadata: unknown;
   @Column('char', { length: 64 }) content_hash: string;
   @Column(timestamptz) created_at: Date;

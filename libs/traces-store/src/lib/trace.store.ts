@@ -18,6 +18,7 @@ import {
   STEP_TYPES,
   type StepType,
   type StoredStep,
+  type StoredStepText,
   toCanonicalTimestamp,
   type TraceFilters,
   type TraceListQuery,
@@ -35,6 +36,22 @@ import { listPage, pageOf } from './log-list';
 import { decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 import { LedgerStore } from './ledger.store';
+
+/** Steps per statement when verifying: small enough to sort in memory if the planner sorts, large enough to be few. */
+const VERIFY_RANGE = 1000;
+
+/**
+ * SQL twin of logs-domain's step hash (DESIGN.md 4) over a step row as stored:
+ * hex(sha256) of `{"input_data":…,"output_data":…,"step_index":…,"step_type":…,"timestamp":"…"}`
+ * with the stored JCS texts spliced in, the type as a JSON string and the time
+ * as RFC 3339 UTC milliseconds. It only ever confirms: a step it does not match
+ * is judged by logs-domain (see verifyTrace). The integration suite holds it to
+ * computeStepHash on both databases.
+ */
+export const STEP_HASH_AS_STORED = `encode(sha256(convert_to(
+  '{"input_data":' || coalesce(input_data::text, 'null') || ',"output_data":' || coalesce(output_data::text, 'null')
+  || ',"step_index":' || step_index::text || ',"step_type":' || to_json(step_type)::text
+  || ',"timestamp":"' || to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}', 'UTF8')), 'hex')`;
 
 /** A step as the trace detail lists it: everything but its content. */
 export interface StepSummary {
@@ -248,14 +265,16 @@ export class TraceStore {
 
   private async insertSteps(sql: Sql, tenantId: string, traceId: string, steps: PreparedStep[]): Promise<RecordedStep[]> {
     // One statement for the whole batch: the rows travel as one JSON document,
-    // written here so the data goes in as the canonical text already hashed.
+    // written here so the data goes in as the canonical text already hashed. As
+    // `json`, the document is not built into a tree, and each json field keeps
+    // its text byte for byte (the integration suite holds it to the JCS text).
     const inserted = await sql.query<RecordedStep>(
       `INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, level, source, "timestamp",
          tokens, cost_cents, duration_ms, input_data, output_data, metadata, content_hash)
        SELECT r.step_id, $1, $2, r.step_index, r.step_type, r.level, r.source, r."timestamp", r.tokens, r.cost_cents,
          r.duration_ms, r.input_data, r.output_data, r.metadata, r.content_hash
-       FROM jsonb_to_recordset($3::jsonb) AS r(step_id uuid, step_index int, step_type text, level text, source text,
-         "timestamp" timestamptz, tokens int, cost_cents int, duration_ms int, input_data jsonb, output_data jsonb,
+       FROM json_to_recordset($3::json) AS r(step_id uuid, step_index int, step_type text, level text, source text,
+         "timestamp" timestamptz, tokens int, cost_cents int, duration_ms int, input_data json, output_data json,
          metadata jsonb, content_hash text)
        RETURNING step_id, step_index, content_hash`,
       [traceId, tenantId, stepRowsJson(steps)],
@@ -492,21 +511,54 @@ export class TraceStore {
     return mapAsync(rows, toTrace);
   }
 
-  /** Recomputes every hash from stored content and reports each step (DESIGN.md 4). */
+  /**
+   * Recomputes every hash from stored content and reports each step (DESIGN.md 4).
+   *
+   * A step's data is stored as the JCS text that was hashed
+   * (StepContentAsHashedText1770000000000), so the database hashes each step's
+   * payload as stored, where it lies (STEP_HASH_AS_STORED), and sends 64 hex
+   * characters instead of ~2 KB of JSON. A step whose hash as stored does not
+   * match (stored in another form, or altered) is read as text and judged by
+   * logs-domain per the contract (TraceVerifier.addStoredText).
+   *
+   * Steps are read in step_index ranges, each an ordered index range scan, the
+   * next asked for before this one is checked; one snapshot for all of them.
+   */
   async verifyTrace(tenantId: string, traceId: string): Promise<TraceVerification> {
-    const trace = await this.getTrace(tenantId, traceId);
-    // Hash while the next rows stream in, not after fetching 10,000 steps.
-    const verifier = new TraceVerifier();
-    for await (const row of this.db.stream<Record<string, any>>(
-      { tenantId },
-      `SELECT step_index, step_type, input_data, output_data, "timestamp", content_hash
-       FROM aos_trace_steps WHERE trace_id = $1 AND step_index < $2 ORDER BY step_index`,
-      [traceId, trace.step_count],
-      500,
-    )) {
-      verifier.add(row as StoredStep);
-    }
-    return verifier.result(trace);
+    return this.db.snapshot({ tenantId }, async (sql) => {
+      const trace = await this.findTrace(sql, traceId);
+      if (!trace) throw new NotFoundError(`trace ${traceId} not found`);
+      const verifier = new TraceVerifier();
+      const readRange = (from: number) => {
+        const rows = sql.query<{ step_index: number; content_hash: string; hash_as_stored: string }>(
+          `SELECT step_index, content_hash, ${STEP_HASH_AS_STORED} AS hash_as_stored
+           FROM aos_trace_steps WHERE trace_id = $1 AND step_index >= $2 AND step_index < $3 ORDER BY step_index`,
+          [traceId, from, Math.min(from + VERIFY_RANGE, trace.step_count)],
+        );
+        rows.catch(() => undefined); // awaited below unless an earlier range failed first
+        return rows;
+      };
+      let next = trace.step_count > 0 ? readRange(0) : undefined;
+      for (let from = 0; next; from += VERIFY_RANGE) {
+        const rows = await next;
+        next = from + VERIFY_RANGE < trace.step_count ? readRange(from + VERIFY_RANGE) : undefined;
+        const unmatched = rows.filter((r) => r.hash_as_stored !== r.content_hash).map((r) => r.step_index);
+        const texts = new Map(
+          (unmatched.length === 0
+            ? []
+            : await sql.query<StoredStepText>(
+                `SELECT step_index, step_type, input_data::text AS input_json, output_data::text AS output_json, "timestamp", content_hash
+                 FROM aos_trace_steps WHERE trace_id = $1 AND step_index = ANY($2::int[])`,
+                [traceId, unmatched],
+              )
+          ).map((t) => [t.step_index, t]),
+        );
+        for (const row of rows) {
+          if (!verifier.addIfHashedAsStored(row, row.hash_as_stored)) verifier.addStoredText(texts.get(row.step_index)!);
+        }
+      }
+      return verifier.result(trace);
+    });
   }
 
   /**

@@ -10,6 +10,7 @@ import { Ledger1769600000000 } from './1769600000000-ledger';
 import { AsyncSystemLogSearch1769700000000 } from './1769700000000-async-system-log-search';
 import { DropUnusedSystemLogIndex1769800000000 } from './1769800000000-drop-unused-system-log-index';
 import { StepSearchPurgeTurns1769900000000 } from './1769900000000-step-search-purge-turns';
+import { StepContentAsHashedText1770000000000 } from './1770000000000-step-content-as-hashed-text';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AsyncSystemLogSearch1769700000000,
   DropUnusedSystemLogIndex1769800000000,
   StepSearchPurgeTurns1769900000000,
+  StepContentAsHashedText1770000000000,
 ];
