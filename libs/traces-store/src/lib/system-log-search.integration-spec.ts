@@ -251,6 +251,16 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('system-log search ind
       expect(await found(scope, 'gecko')).toEqual([kept.log_id]);
     });
 
+    it('removes an indexed platform log’s search row (no tenant), keeps the platform’s others', async () => {
+      const [gone] = await store.insertMany(platform, [log({ level: 'debug', message: 'narwhal gone' })]);
+      const [kept] = await store.insertMany(platform, [log({ level: 'error', message: 'narwhal kept' })]);
+      await indexer.drain();
+      expect(await count(`SELECT count(*) AS n FROM system_logs_search WHERE log_id = ANY ($1::uuid[])`, [[gone.log_id, kept.log_id]])).toBe(2);
+      expect((await purge(null)).removed).toBeGreaterThanOrEqual(1);
+      expect(await count(`SELECT count(*) AS n FROM system_logs_search WHERE log_id = $1`, [gone.log_id])).toBe(0);
+      expect(await found(platform, 'narwhal')).toEqual([kept.log_id]);
+    });
+
     it('skips queued logs that were purged before the indexer reached them (platform logs too)', async () => {
       const [queued] = await store.insertMany(platform, [log({ level: 'debug', message: 'axolotl queued' })]);
       expect((await purge(null)).removed).toBeGreaterThanOrEqual(1);

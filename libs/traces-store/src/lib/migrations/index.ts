@@ -11,6 +11,7 @@ import { AsyncSystemLogSearch1769700000000 } from './1769700000000-async-system-
 import { DropUnusedSystemLogIndex1769800000000 } from './1769800000000-drop-unused-system-log-index';
 import { StepSearchPurgeTurns1769900000000 } from './1769900000000-step-search-purge-turns';
 import { StepContentAsHashedText1770000000000 } from './1770000000000-step-content-as-hashed-text';
+import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper-system-log-search-rows';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DropUnusedSystemLogIndex1769800000000,
   StepSearchPurgeTurns1769900000000,
   StepContentAsHashedText1770000000000,
+  CheaperSystemLogSearchRows1770100000000,
 ];
