@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { to as copyTo } from 'pg-copy-streams';
-import Cursor from 'pg-cursor';
+import QueryStream from 'pg-query-stream';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { ConflictError, UnavailableError } from '@aos/logs-domain';
 
@@ -101,40 +101,22 @@ export class Database {
    * (peak RSS 300 MB); with 100, 167 MB peak (idle 155 MB) and no slower.
    */
   async *stream<T = Record<string, unknown>>(scope: Scope, sql: string, params: unknown[] = [], batchSize = 100): AsyncGenerator<T> {
-    for await (const rows of this.streamBatches<T>(scope, sql, params, batchSize)) yield* rows;
-  }
-
-  /**
-   * stream(), a batch at a time: for a caller with per-row work to do, so rows
-   * do not each pay an async step. The next batch is asked for before this one
-   * is handed over, so the server reads it while the caller works.
-   */
-  async *streamBatches<T = Record<string, unknown>>(scope: Scope, sql: string, params: unknown[] = [], batchSize = 100): AsyncGenerator<T[]> {
     const runner = this.dataSource.createQueryRunner();
-    let cursor: Cursor<T> | undefined;
-    let next: Promise<T[]> | undefined;
+    let cursor: QueryStream | undefined;
     let done = false;
     try {
-      const client = (await runner.connect()) as { query(c: Cursor<T>): Cursor<T> };
+      const client = (await runner.connect()) as { query(q: QueryStream): QueryStream };
       await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await setScope(runner, scope);
-      cursor = client.query(new Cursor<T>(sql, params));
-      for (;;) {
-        const rows = await (next ?? cursor.read(batchSize));
-        next = undefined;
-        if (rows.length === 0) break;
-        next = cursor.read(batchSize);
-        next.catch(() => undefined); // awaited below, or settled before the cursor closes
-        yield rows;
-      }
+      cursor = client.query(new QueryStream(sql, params, { batchSize }));
+      for await (const row of cursor) yield row as T;
       done = true;
       await runner.query('COMMIT');
     } catch (err) {
       throw translateDatabaseError(err);
     } finally {
       if (!done) {
-        await next?.catch(() => undefined);
-        await cursor?.close().catch(() => undefined);
+        cursor?.destroy();
         await runner.query('ROLLBACK').catch(() => undefined);
       }
       await runner.release();
