@@ -1,11 +1,12 @@
 // The SQL baselines are the statements TraceStore itself issues, captured from
-// the built code (dist/apps/api) with a recording stand-in for the database, so
-// the bare query can never drift from what the API runs.
+// the built code the API runs (dist/apps/api, or the build AOS_BENCH_API_ENTRY
+// names) with a recording stand-in for the database, so the bare query can never
+// drift from what the API runs.
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ROOT, requireFromRoot } from './common.mjs';
+import { API_ENTRY, ROOT, requireFromRoot } from './common.mjs';
 
-const DIST = path.join(ROOT, 'dist/apps/api');
+const DIST = path.dirname(API_ENTRY);
 let loaded = null;
 
 function load() {
@@ -67,27 +68,35 @@ async function capture(call, answer) {
 
 /**
  * The statements of TraceStore.listTraces for this query, in order: with a
- * search, the probe that chooses the search clause's form (answered by
- * `runProbe(text, params)`, i.e. the real database, so the captured page and
- * count are the ones the API would run; without it the probe answers 0), then
- * the page SELECT and the capped count.
+ * search, the statements before the page (the probe that chooses the search
+ * clause's form and may count the page's total, and since session 5 a count
+ * from the step matches), each answered by `runProbe(text, params)`, i.e. the
+ * real database, so that the captured page and count are the ones the API would
+ * run (without it they answer 0); then the page SELECT and, unless a probe
+ * counted, the capped count (`count` is then null).
  */
 export async function listTracesSql(tenantId, query, runProbe = null) {
-  const isProbe = (text) => /FROM aos_step_search x\s+WHERE/i.test(text) && !/FROM aos_traces t/i.test(text);
+  const isPage = (text) => /FROM aos_traces t WHERE/i.test(text) && /ORDER BY/i.test(text) && !/^\s*SELECT count\(/i.test(text);
+  let pageSeen = false;
   const captured = await capture(
     (store) => store.listTraces(tenantId, query),
-    async (text, params) => (isProbe(text) && runProbe ? runProbe(text, params) : /count\(\*\)/i.test(text) ? [{ n: 0 }] : []),
+    async (text, params) => {
+      if (isPage(text)) pageSeen = true;
+      if (/^\s*SET LOCAL /i.test(text) || pageSeen) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
+      if (runProbe) return runProbe(text, params);
+      return [{ n: 0, step_traces: 0, matches: 0, passing: null }];
+    },
   );
   // Session settings of the transaction (SET LOCAL synchronize_seqscans = off): the baseline
   // session has them set once (list-queries.mjs), so they are not statements to time.
   const statements = captured.filter((s) => !/^\s*SET LOCAL /i.test(s.text));
-  const probe = statements.find((s) => isProbe(s.text)) ?? null;
-  const page = statements.find((s) => /FROM aos_traces t WHERE/i.test(s.text) && /ORDER BY/i.test(s.text));
-  const count = statements.find((s) => !isProbe(s.text) && /count\(\*\)/i.test(s.text));
-  if (!page || !count || statements.length !== (probe ? 3 : 2)) {
+  const at = statements.findIndex((s) => isPage(s.text));
+  const probes = statements.slice(0, Math.max(at, 0));
+  const count = statements[at + 1] ?? null;
+  if (at < 0 || statements.length > at + 2 || (count && !/count\(\*\)/i.test(count.text)) || (!count && probes.length === 0)) {
     throw new Error(`TraceStore.listTraces no longer issues a page and a count statement: ${statements.map((s) => s.text.slice(0, 80)).join(' | ')}`);
   }
-  return { probe, page, count };
+  return { probes, page: statements[at], count };
 }
 
 /**

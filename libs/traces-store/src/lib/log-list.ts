@@ -53,6 +53,11 @@ export interface ListSpec<S extends string> {
    * counted in the page's order.
    */
   unorderedCountWhere?: string[];
+  /**
+   * min(total, COUNT_CAP + 1), when the caller has already counted it in this
+   * transaction (then no count statement runs).
+   */
+  knownCount?: number;
 }
 
 /** The paging fields of a list query, as ListSpec takes them. */
@@ -106,7 +111,7 @@ export async function listPage<S extends string, T extends object>(
        LIMIT ${COUNT_CAP + 1}) x`
     : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
        ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`;
-  const [{ n }] = await sql.query<{ n: number }>(countSql, countParams);
+  const n = spec.knownCount ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
   const items = rows.slice(0, limit).map(map);
   const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
   return {

@@ -295,6 +295,137 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     expect(() => new TraceStore(t.db, undefined, { searchProbeLimit: 0 })).toThrow(/searchProbeLimit/);
   });
 
+  describe('search counts from the probe', () => {
+    // Records every statement listTraces runs, and which search form its page used.
+    const recorder = () => {
+      const statements: string[] = [];
+      const db = {
+        transaction: (scope: { tenantId: string }, work: (sql: any) => Promise<unknown>) =>
+          t.db.transaction(scope, (sql) =>
+            work({
+              query: (text: string, params?: unknown[]) => {
+                statements.push(text);
+                return sql.query(text, params);
+              },
+            }),
+          ),
+      } as unknown as typeof t.db;
+      const pageForms = () =>
+        statements
+          .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
+          .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : 'union'));
+      const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS n FROM \(SELECT 1 FROM aos_traces t/.test(x.trim()));
+      return { db, statements, pageForms, counts };
+    };
+    // Traces and their search rows written as the owner (derived rows, as the indexer would).
+    // `agent` runs every `every`-th trace (the others: an agent each).
+    const seed = async (tenant: string, n: number, text: string, agent?: { id: string; every: number }) => {
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), CASE WHEN g % $4::int = 0 AND $3::uuid IS NOT NULL THEN $3::uuid ELSE gen_random_uuid() END,
+                timestamptz '2026-04-01T00:00:00Z' + g * interval '1 second'
+         FROM generate_series(1, $2::int) g`,
+        [tenant, n, agent?.id ?? null, agent?.every ?? 1],
+      );
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
+         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', $2) FROM aos_traces WHERE tenant_id = $1`,
+        [tenant, text],
+      );
+    };
+
+    it('answers a term in more traces than the count cap with the capped total from the probe alone', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('many', 'none')).tenant_id;
+      const agent = randomUUID();
+      await seed(tenant, 1_003, 'the okapi grazed', { id: agent, every: 500 });
+      const r = recorder();
+      const withRecorder = new TraceStore(r.db);
+      const page = await withRecorder.listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi' });
+      expect(page.total).toBe(1_000);
+      expect(page.total_exact).toBe(false);
+      expect(page.items).toHaveLength(5);
+      expect(page.items[0].started_at).toBe('2026-04-01T00:16:43.000Z');
+      expect(r.pageForms()).toEqual(['exists']);
+      expect(r.counts()).toEqual([]);
+      // With a filter that few of the probe's traces pass, the probe cannot tell: the count runs.
+      r.statements.length = 0;
+      const filtered = await withRecorder.listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi', agent_id: agent });
+      expect(filtered.total).toBe(2);
+      expect(filtered.total_exact).toBe(true);
+      expect(filtered.items.map((x) => x.agent_id)).toEqual([agent, agent]);
+      expect(r.counts()).toHaveLength(1);
+      expect(r.statements.some((x) => /JOIN aos_traces t ON t.trace_id = m.trace_id/.test(x))).toBe(false);
+    }, 60_000);
+
+    it('counts a common term under a filter most of its traces pass from the step matches, up to the cap', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('filtered', 'none')).tenant_id;
+      const half = (await tenants.createTenant('filtered-half', 'none')).tenant_id;
+      const agent = randomUUID();
+      // 2,100 matches, every other one by the agent: the probe's 1,001 traces hold ~500 of them.
+      await seed(tenant, 2_100, 'a tapir', { id: agent, every: 2 });
+      // 1,003 matches, 501 by the agent: the count from the step matches stops short of the cap.
+      await seed(half, 1_003, 'a tapir', { id: agent, every: 2 });
+      const r = recorder();
+      const withRecorder = new TraceStore(r.db);
+      const query = { limit: 5, offset: 0, sort: 'started_at' as const, order: 'desc' as const, search: 'tapir', agent_id: agent };
+      const fromSteps = /JOIN aos_traces t ON t.trace_id = m.trace_id/;
+
+      const capped = await withRecorder.listTraces(tenant, query);
+      expect(capped.total).toBe(1_000);
+      expect(capped.total_exact).toBe(false);
+      expect(capped.items.map((x) => x.started_at)).toEqual(['2026-04-01T00:35:00.000Z', '2026-04-01T00:34:58.000Z', '2026-04-01T00:34:56.000Z', '2026-04-01T00:34:54.000Z', '2026-04-01T00:34:52.000Z']);
+      expect(r.statements.filter((x) => fromSteps.test(x))).toHaveLength(1);
+      expect(r.counts()).toEqual([]);
+
+      r.statements.length = 0;
+      const exact = await withRecorder.listTraces(half, query);
+      expect(exact.total).toBe(501);
+      expect(exact.total_exact).toBe(true);
+      expect(r.statements.filter((x) => fromSteps.test(x))).toHaveLength(1);
+      expect(r.counts()).toHaveLength(1);
+    }, 60_000);
+
+    it('counts a trace with many matching batches once when it tells rare from common', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('batches', 'none')).tenant_id;
+      const other = (await tenants.createTenant('batches-other', 'none')).tenant_id;
+      const many = await newTrace(tenant);
+      const one = await newTrace(tenant);
+      for (let i = 0; i < 3; i++) {
+        const steps = [step(2 * i, { output_data: { text: 'an ibex climbed' } }), step(2 * i + 1)];
+        await store.addSteps(tenant, many.trace_id, steps);
+      }
+      await store.addSteps(tenant, one.trace_id, [step(0, { output_data: { text: 'ibex' } })]);
+      // Another tenant's matches count for nothing here.
+      await seed(other, 5, 'ibex');
+      await new StepSearchIndexer(t.db).drain();
+      const r = recorder();
+      // Three matching batches but two traces: under a limit of 3 the term is rare.
+      const low = new TraceStore(r.db, undefined, { searchProbeLimit: 3 });
+      const page = await low.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
+      expect(page.items.map((x) => x.trace_id).sort()).toEqual([many.trace_id, one.trace_id].sort());
+      expect(page.total).toBe(2);
+      expect(r.pageForms()).toEqual(['union']);
+      expect(r.counts()).toEqual([]);
+      // A rare term's probe saw every match, so it counts under other filters too.
+      r.statements.length = 0;
+      const byAgent = await low.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex', agent_id: many.agent_id });
+      expect(byAgent.items.map((x) => x.trace_id)).toEqual([many.trace_id]);
+      expect(byAgent.total).toBe(1);
+      expect(r.counts()).toEqual([]);
+      // At a limit of 2 it is common; the probe saw 2 of at most 2: the count runs, and agrees.
+      r.statements.length = 0;
+      const two = new TraceStore(r.db, undefined, { searchProbeLimit: 2 });
+      const again = await two.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
+      expect(again.items).toEqual(page.items);
+      expect(again.total).toBe(2);
+      expect(r.pageForms()).toEqual(['exists']);
+      expect(r.counts()).toHaveLength(1);
+    }, 60_000);
+  });
+
   describe('immutability in the database', () => {
     let sealedId: string;
     beforeAll(async () => {

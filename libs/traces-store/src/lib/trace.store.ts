@@ -33,7 +33,7 @@ import {
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
 import { listPage, pageOf } from './log-list';
-import { decodeCursor, encodeCursor, Params } from './pagination';
+import { COUNT_CAP, decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 import { LedgerStore } from './ledger.store';
 
@@ -98,10 +98,11 @@ export interface StepStateSnapshot {
 }
 
 /**
- * Matching step-search rows (batches of steps) from which a search term counts
- * as common and the list uses the per-trace EXISTS form (see traceSearchClause).
+ * Traces with matching step content from which a search term counts as common
+ * and the list uses the per-trace EXISTS form (see traceSearchClause). One more
+ * than COUNT_CAP, so that the probe's own count can reach the cap.
  */
-export const SEARCH_PROBE_LIMIT = 1000;
+export const SEARCH_PROBE_LIMIT = COUNT_CAP + 1;
 
 export interface TraceStoreOptions {
   /** Override of SEARCH_PROBE_LIMIT (tests cross it with a few rows). */
@@ -109,6 +110,28 @@ export interface TraceStoreOptions {
 }
 
 type SearchForm = 'union' | 'exists';
+
+/** What a search's probe found (see TraceStore.probeSearch). */
+interface SearchProbe {
+  stepTraces: number;
+  matches: number | null;
+  passing: number | null;
+}
+
+/**
+ * How many times the probe's step matches a search count may read, when other
+ * filters are set, before it leaves the count to the EXISTS form.
+ */
+const SEARCH_COUNT_REACH = 8;
+
+/** Of a common term's probe, the traces tested against the other filters. */
+const PASSING_SAMPLE = 250;
+
+interface SearchClauseOptions {
+  form: SearchForm;
+  /** The union form's source of step-matched trace ids (default: every matching batch). */
+  stepIds?: string;
+}
 
 /** Most steps one request may record. */
 export const MAX_STEPS_PER_BATCH = 1000;
@@ -457,23 +480,13 @@ export class TraceStore {
   /** The LLM-runs list: every filter of spec 4.5, keyset or offset paging. */
   async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
     return this.db.transaction({ tenantId }, async (sql) => {
-      // A search term's shape of clause depends on how common it is (see traceSearchClause):
-      // a probe that stops at `searchProbeLimit` matching step-search rows tells.
-      let common = false;
-      if (query.search) {
-        // The probe may be a LIMIT-ed sequential scan (a very common term). With synchronized
-        // scans it starts wherever the last scan of the table stopped, in other tenants' rows
-        // as often as not: p50 3 ms, p95 17 ms. From the first block it is steady.
-        await sql.query(`SET LOCAL synchronize_seqscans = off`);
-        const [{ n }] = await sql.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM (SELECT 1 FROM aos_step_search x
-             WHERE x.tenant_id = $1 AND x.search_vector @@ websearch_to_tsquery('english', $2) LIMIT $3) s`,
-          [tenantId, query.search, this.searchProbeLimit],
-        );
-        common = n >= this.searchProbeLimit;
-      }
+      // A search term's shape of clause depends on how common it is (see traceSearchClause),
+      // and a probe tells; it counts the page's total where it can (see searchCount).
+      const probe = query.search ? await this.probeSearch(sql, tenantId, query) : undefined;
+      const common = probe !== undefined && probe.stepTraces >= this.searchProbeLimit;
+      const knownCount = probe ? await this.searchCount(sql, tenantId, query, probe, common) : undefined;
       const p = new Params();
-      const where = traceFilterClauses(p, tenantId, query, common ? 'exists' : 'union');
+      const where = traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' });
       return listPage(
         sql,
         {
@@ -486,13 +499,78 @@ export class TraceStore {
           sortFields: TRACE_SORT_FIELDS,
           timestampFields: ['started_at', 'created_at'],
           ...pageOf(query),
-          // A rare term's union bounds the matches (GIN first): count them without the
-          // page's order, else the count hash-joins them with all of the tenant's traces.
-          ...(query.search && !common ? { unorderedCountWhere: where } : {}),
+          ...(knownCount !== undefined ? { knownCount } : {}),
         },
         toTrace,
       );
     });
+  }
+
+  /**
+   * One statement: the tenant's traces with matching step content, counted up to
+   * `searchProbeLimit` (`stepTraces`; one batch per trace, the first that matches).
+   * With those as the union form's step ids it also counts, up to COUNT_CAP + 1,
+   * the traces that pass every filter (`matches`), unless the term is common and
+   * other filters are set: then all the probe's traces would have to pass them to
+   * reach the cap, and the reason matches it would read are not bounded by the
+   * LIMIT. Instead it counts how many of (up to PASSING_SAMPLE of) the probe's
+   * traces pass the other filters (`passing`), which tells how far a count from
+   * the step matches must read.
+   */
+  private async probeSearch(sql: Sql, tenantId: string, query: TraceListQuery): Promise<SearchProbe> {
+    // For a very common term the probe is a LIMIT-ed sequential scan. With synchronized
+    // scans it starts wherever the last scan of the table stopped, in other tenants' rows
+    // as often as not: p50 3 ms, p95 17 ms. From the first block it is steady.
+    await sql.query(`SET LOCAL synchronize_seqscans = off`);
+    const p = new Params();
+    const limit = p.add(this.searchProbeLimit);
+    const firstBatches = firstMatchingBatches(p, tenantId, query.search!, limit);
+    const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
+    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
+    // CASE evaluates a subquery only when it is reached.
+    const [row] = await sql.query<{ step_traces: number; matches: number | null; passing: number | null }>(
+      `WITH s AS MATERIALIZED (${firstBatches})
+       SELECT st.n AS step_traces,
+              CASE WHEN st.n < ${limit} OR ${others.length === 1} THEN
+                (SELECT count(*) FROM (SELECT 1 FROM aos_traces t WHERE ${where.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
+              END AS matches,
+              CASE WHEN st.n >= ${limit} AND ${others.length > 1} THEN
+                (SELECT count(*) FROM aos_traces t
+                 WHERE t.trace_id = ANY(ARRAY(SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE})) AND ${others.join(' AND ')})::int
+              END AS passing
+       FROM (SELECT count(*)::int AS n FROM s) st`,
+      p.values,
+    );
+    return { stepTraces: row.step_traces, matches: row.matches, passing: row.passing };
+  }
+
+  /**
+   * min(total, COUNT_CAP + 1) of a search where it is cheaper than the EXISTS
+   * form's count (undefined: let the list count). A rare term's probe saw every
+   * match; a common term's may have found more than the cap. With other filters,
+   * the probe's share of traces passing them says how many step matches a count
+   * must read to pass the cap: within SEARCH_COUNT_REACH times the probe's, they are
+   * read in a join that stops at the cap. The EXISTS form walks traces instead and
+   * needs (cap / the term's share) of them: ~52,000 for a 2% term under an 85%
+   * filter, a 287 ms count; the list now answers in 73 ms at p95
+   * (docs/benchmarks.md section 2, session 5).
+   */
+  private async searchCount(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe, common: boolean): Promise<number | undefined> {
+    if (probe.matches !== null) return !common || probe.matches > COUNT_CAP ? probe.matches : undefined;
+    // The probe's traces that would pass, from its sample, and the reach's.
+    const share = (probe.passing ?? 0) / Math.min(PASSING_SAMPLE, this.searchProbeLimit);
+    if (share * this.searchProbeLimit * SEARCH_COUNT_REACH <= COUNT_CAP) return undefined;
+    const p = new Params();
+    const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
+    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
+    const [{ n }] = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT 1 FROM (${firstBatches}) m JOIN aos_traces t ON t.trace_id = m.trace_id
+         WHERE ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c`,
+      p.values,
+    );
+    // Every trace counted matches and passes: past the cap it is the answer, else unknown.
+    return n > COUNT_CAP ? n : undefined;
   }
 
   /**
@@ -501,7 +579,7 @@ export class TraceStore {
    */
   streamTraces(tenantId: string, filters: TraceFilters): AsyncIterable<TraceSummary> {
     const p = new Params();
-    const where = traceFilterClauses(p, tenantId, filters);
+    const where = traceFilterClauses(p, tenantId, filters, { form: 'union' });
     const rows = this.db.stream(
       { tenantId },
       `SELECT ${TRACE_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM aos_traces t WHERE ${where.join(' AND ')}
@@ -760,7 +838,7 @@ function stepRowsJson(steps: readonly PreparedStep[]): string {
 }
 
 /** WHERE clauses for the LLM-run filters of spec 4.5, led by the tenant. */
-function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, searchForm: SearchForm = 'union'): string[] {
+function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search: SearchClauseOptions): string[] {
   const where = [`t.tenant_id = ${p.add(tenantId)}`];
   if (f.run_id) where.push(`t.run_id = ${p.add(f.run_id)}`);
   if (f.agent_id) where.push(`t.agent_id = ${p.add(f.agent_id)}`);
@@ -770,12 +848,31 @@ function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search
   if (f.policy_id) where.push(`t.violation_policy_id = ${p.add(f.policy_id)}`);
   if (f.start_time) where.push(`t.started_at >= ${p.add(f.start_time)}`);
   if (f.end_time) where.push(`t.started_at < ${p.add(f.end_time)}`);
-  if (f.search) where.push(traceSearchClause(p, tenantId, f.search, searchForm));
+  if (f.search) where.push(traceSearchClause(p, tenantId, f.search, search));
   return where;
 }
 
 async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncIterable<B> {
   for await (const a of source) yield fn(a);
+}
+
+/**
+ * The tenant's traces whose step content matches, one row each (the first
+ * matching batch), at most `limit`. Both OFFSET 0 are fences. The inner one
+ * plans the matching batches alone, for the first rows (the GIN bitmap, or a
+ * sequential scan for a very common term); with the NOT EXISTS beside it the
+ * planner expected to read more of them and ANDed in a bitmap of the tenant's
+ * ~1.1M rows (45 to 76 ms). The NOT EXISTS stays a per-row subplan (an
+ * anti-join would read every match).
+ */
+function firstMatchingBatches(p: Params, tenantId: string, search: string, limit: string): string {
+  const q = `websearch_to_tsquery('english', ${p.add(search)})`;
+  return `SELECT m.trace_id FROM (
+      SELECT x.trace_id, x.first_step_index FROM aos_step_search x
+      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${q} OFFSET 0) m
+    WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.trace_id = m.trace_id
+                        AND y.first_step_index < m.first_step_index AND y.search_vector @@ ${q} OFFSET 0)
+    LIMIT ${limit}`;
 }
 
 /**
@@ -793,16 +890,18 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
  *
  * listTraces chooses by a bounded probe (docs/benchmarks.md section 2).
  */
-function traceSearchClause(p: Params, tenantId: string, search: string, form: SearchForm): string {
+function traceSearchClause(p: Params, tenantId: string, search: string, { form, stepIds }: SearchClauseOptions): string {
   const q = `websearch_to_tsquery('english', ${p.add(search)})`;
-  const tenant = p.add(tenantId);
+  // Added once, and only if used: PostgreSQL refuses a parameter no placeholder names.
+  let tenantParam: string | undefined;
+  const tenant = () => (tenantParam ??= p.add(tenantId));
   const term = search.trim();
   const id = UUID_RE.test(term) ? `${p.add(term.toLowerCase())}::uuid` : null;
   if (form === 'exists') {
     const any = [
       // OFFSET 0 keeps the EXISTS a per-row subplan: without it the planner turns it into a
       // hashed subplan over every matching batch (a full scan for a common term, 0.7 s).
-      `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q} OFFSET 0)`,
+      `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q} OFFSET 0)`,
       `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`,
     ];
     if (id) {
@@ -813,10 +912,10 @@ function traceSearchClause(p: Params, tenantId: string, search: string, form: Se
   // The step and id matches become one array (an InitPlan), the reason match stays a
   // condition on the trace: the planner ORs the primary-key bitmap of the array with the
   // reason GIN bitmap and reads each matching trace once (no second fetch by key).
-  const ids = [`SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`];
+  const ids = [stepIds ?? `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.search_vector @@ ${q}`];
   if (id) {
     ids.push(
-      `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant}
+      `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant()}
          AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
     );
   }
