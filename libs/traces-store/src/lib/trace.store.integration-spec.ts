@@ -35,6 +35,28 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
   const newTrace = async (tenant = tenantA) =>
     (await store.createTrace(tenant, { run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'support-bot', started_at: '2026-01-20T10:00:00.000Z' })).trace;
 
+  // Records every statement listTraces runs, and which search form its page used.
+  const recorder = () => {
+    const statements: string[] = [];
+    const db = {
+      transaction: (scope: { tenantId: string }, work: (sql: any) => Promise<unknown>) =>
+        t.db.transaction(scope, (sql) =>
+          work({
+            query: (text: string, params?: unknown[]) => {
+              statements.push(text);
+              return sql.query(text, params);
+            },
+          }),
+        ),
+    } as unknown as typeof t.db;
+    const pageForms = () =>
+      statements
+        .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
+        .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : 'union'));
+    const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS n FROM \(SELECT 1 FROM aos_traces t/.test(x.trim()));
+    return { db, statements, pageForms, counts };
+  };
+
   it('records a trace, steps in a batch, a violation, and seals it with the contract hashes', async () => {
     const trace = await newTrace();
     expect(trace.status).toBe('active');
@@ -213,21 +235,9 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     const tenants = new TenantStore(t.db);
     const tenant = (await tenants.createTenant('probe', 'none')).tenant_id;
     const other = (await tenants.createTenant('probe-other', 'none')).tenant_id;
-    // Records which search form each list used: the probe, then the page's shape.
-    const forms: string[] = [];
-    const recording = {
-      transaction: (scope: { tenantId: string }, work: (sql: any) => Promise<unknown>) =>
-        t.db.transaction(scope, (sql) =>
-          work({
-            query: (text: string, params?: unknown[]) => {
-              if (/FROM aos_traces t WHERE/.test(text) && /ORDER BY/.test(text)) forms.push(/EXISTS \(SELECT 1 FROM aos_step_search/.test(text) ? 'exists' : 'union');
-              return sql.query(text, params);
-            },
-          }),
-        ),
-    } as unknown as typeof t.db;
+    const r = recorder();
     // A low threshold: 3 matching step-search rows make a term "common".
-    const low = new TraceStore(recording, undefined, { searchProbeLimit: 3 });
+    const low = new TraceStore(r.db, undefined, { searchProbeLimit: 3 });
     const agent = randomUUID();
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) {
@@ -270,10 +280,10 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     ];
     for (const [term, expected, form] of cases) {
       for (const sort of ['started_at', 'total_tokens'] as const) {
-        forms.length = 0;
+        r.statements.length = 0;
         const viaLow = await all(low, term, sort);
-        expect(forms.length).toBeGreaterThan(0);
-        expect(forms.every((f) => f === form)).toBe(true);
+        expect(r.pageForms().length).toBeGreaterThan(0);
+        expect(r.pageForms().every((f) => f === form)).toBe(true);
         const viaDefault = await all(store, term, sort);
         expect(viaLow).toEqual(viaDefault);
         const found = viaLow.flatMap((p) => p.items.map((x) => x.trace_id));
@@ -284,10 +294,10 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       }
     }
     // The id-shaped branch in the EXISTS form: with a threshold of 1, the agent id is "common".
-    const one = new TraceStore(recording, undefined, { searchProbeLimit: 1 });
-    forms.length = 0;
+    const one = new TraceStore(r.db, undefined, { searchProbeLimit: 1 });
+    r.statements.length = 0;
     expect(await all(one, agent)).toEqual(await all(store, agent));
-    expect(forms[0]).toBe('exists');
+    expect(r.pageForms()[0]).toBe('exists');
     expect((await one.listTraces(tenant, { ...base, limit: 50, search: ids[3] })).items.map((x) => x.trace_id)).toEqual([ids[3]]);
     // Another tenant, even with the term common for it, sees only its own traces.
     const theirs = await low.listTraces(other, { ...base, limit: 50, search: 'walrus' });
@@ -296,36 +306,15 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
   });
 
   describe('search counts from the probe', () => {
-    // Records every statement listTraces runs, and which search form its page used.
-    const recorder = () => {
-      const statements: string[] = [];
-      const db = {
-        transaction: (scope: { tenantId: string }, work: (sql: any) => Promise<unknown>) =>
-          t.db.transaction(scope, (sql) =>
-            work({
-              query: (text: string, params?: unknown[]) => {
-                statements.push(text);
-                return sql.query(text, params);
-              },
-            }),
-          ),
-      } as unknown as typeof t.db;
-      const pageForms = () =>
-        statements
-          .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
-          .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : 'union'));
-      const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS n FROM \(SELECT 1 FROM aos_traces t/.test(x.trim()));
-      return { db, statements, pageForms, counts };
-    };
     // Traces and their search rows written as the owner (derived rows, as the indexer would).
-    // `agent` runs every `every`-th trace (the others: an agent each).
-    const seed = async (tenant: string, n: number, text: string, agent?: { id: string; every: number }) => {
+    // `agent` runs trace g (1..n) when g % of[1] < of[0] (the others: an agent each).
+    const seed = async (tenant: string, n: number, text: string, agent?: { id: string; of: [number, number] }) => {
       await t.asOwner(
         `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
-         SELECT gen_random_uuid(), $1, gen_random_uuid(), CASE WHEN g % $4::int = 0 AND $3::uuid IS NOT NULL THEN $3::uuid ELSE gen_random_uuid() END,
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), CASE WHEN g % $5::int < $4::int AND $3::uuid IS NOT NULL THEN $3::uuid ELSE gen_random_uuid() END,
                 timestamptz '2026-04-01T00:00:00Z' + g * interval '1 second'
          FROM generate_series(1, $2::int) g`,
-        [tenant, n, agent?.id ?? null, agent?.every ?? 1],
+        [tenant, n, agent?.id ?? null, agent?.of[0] ?? 0, agent?.of[1] ?? 1],
       );
       await t.asOwner(
         `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
@@ -338,14 +327,14 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const tenants = new TenantStore(t.db);
       const tenant = (await tenants.createTenant('many', 'none')).tenant_id;
       const agent = randomUUID();
-      await seed(tenant, 1_003, 'the okapi grazed', { id: agent, every: 500 });
+      await seed(tenant, 1_200, 'the okapi grazed', { id: agent, of: [1, 500] });
       const r = recorder();
       const withRecorder = new TraceStore(r.db);
       const page = await withRecorder.listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi' });
       expect(page.total).toBe(1_000);
       expect(page.total_exact).toBe(false);
       expect(page.items).toHaveLength(5);
-      expect(page.items[0].started_at).toBe('2026-04-01T00:16:43.000Z');
+      expect(page.items[0].started_at).toBe('2026-04-01T00:20:00.000Z');
       expect(r.pageForms()).toEqual(['exists']);
       expect(r.counts()).toEqual([]);
       // With a filter that few of the probe's traces pass, the probe cannot tell: the count runs.
@@ -363,10 +352,10 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const tenant = (await tenants.createTenant('filtered', 'none')).tenant_id;
       const half = (await tenants.createTenant('filtered-half', 'none')).tenant_id;
       const agent = randomUUID();
-      // 2,100 matches, every other one by the agent: the probe's 1,001 traces hold ~500 of them.
-      await seed(tenant, 2_100, 'a tapir', { id: agent, every: 2 });
-      // 1,003 matches, 501 by the agent: the count from the step matches stops short of the cap.
-      await seed(half, 1_003, 'a tapir', { id: agent, every: 2 });
+      // 2,100 matches, two in three by the agent: so are two thirds of the probe's 1,100.
+      await seed(tenant, 2_100, 'a tapir', { id: agent, of: [2, 3] });
+      // 1,203 matches, 802 by the agent: the count from the step matches stops short of the cap.
+      await seed(half, 1_203, 'a tapir', { id: agent, of: [2, 3] });
       const r = recorder();
       const withRecorder = new TraceStore(r.db);
       const query = { limit: 5, offset: 0, sort: 'started_at' as const, order: 'desc' as const, search: 'tapir', agent_id: agent };
@@ -375,19 +364,19 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const capped = await withRecorder.listTraces(tenant, query);
       expect(capped.total).toBe(1_000);
       expect(capped.total_exact).toBe(false);
-      expect(capped.items.map((x) => x.started_at)).toEqual(['2026-04-01T00:35:00.000Z', '2026-04-01T00:34:58.000Z', '2026-04-01T00:34:56.000Z', '2026-04-01T00:34:54.000Z', '2026-04-01T00:34:52.000Z']);
+      expect(capped.items.map((x) => x.started_at)).toEqual(['2026-04-01T00:35:00.000Z', '2026-04-01T00:34:58.000Z', '2026-04-01T00:34:57.000Z', '2026-04-01T00:34:55.000Z', '2026-04-01T00:34:54.000Z']);
       expect(r.statements.filter((x) => fromSteps.test(x))).toHaveLength(1);
       expect(r.counts()).toEqual([]);
 
       r.statements.length = 0;
       const exact = await withRecorder.listTraces(half, query);
-      expect(exact.total).toBe(501);
+      expect(exact.total).toBe(802);
       expect(exact.total_exact).toBe(true);
       expect(r.statements.filter((x) => fromSteps.test(x))).toHaveLength(1);
       expect(r.counts()).toHaveLength(1);
     }, 60_000);
 
-    it('counts a trace with many matching batches once when it tells rare from common', async () => {
+    it('counts a trace with many matching batches once', async () => {
       const tenants = new TenantStore(t.db);
       const tenant = (await tenants.createTenant('batches', 'none')).tenant_id;
       const other = (await tenants.createTenant('batches-other', 'none')).tenant_id;
@@ -402,26 +391,47 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       await seed(other, 5, 'ibex');
       await new StepSearchIndexer(t.db).drain();
       const r = recorder();
-      // Three matching batches but two traces: under a limit of 3 the term is rare.
-      const low = new TraceStore(r.db, undefined, { searchProbeLimit: 3 });
-      const page = await low.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
+      // Four matching batches in two traces: under a limit of 5 the term is rare, counted by the probe.
+      const five = new TraceStore(r.db, undefined, { searchProbeLimit: 5 });
+      const page = await five.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
       expect(page.items.map((x) => x.trace_id).sort()).toEqual([many.trace_id, one.trace_id].sort());
       expect(page.total).toBe(2);
       expect(r.pageForms()).toEqual(['union']);
       expect(r.counts()).toEqual([]);
       // A rare term's probe saw every match, so it counts under other filters too.
       r.statements.length = 0;
-      const byAgent = await low.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex', agent_id: many.agent_id });
+      const byAgent = await five.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex', agent_id: many.agent_id });
       expect(byAgent.items.map((x) => x.trace_id)).toEqual([many.trace_id]);
       expect(byAgent.total).toBe(1);
       expect(r.counts()).toEqual([]);
-      // At a limit of 2 it is common; the probe saw 2 of at most 2: the count runs, and agrees.
+      // At a limit of 3 it is common and the probe's two traces do not pass the cap: the count runs, and agrees.
       r.statements.length = 0;
-      const two = new TraceStore(r.db, undefined, { searchProbeLimit: 2 });
-      const again = await two.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
+      const three = new TraceStore(r.db, undefined, { searchProbeLimit: 3 });
+      const again = await three.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
       expect(again.items).toEqual(page.items);
       expect(again.total).toBe(2);
       expect(r.pageForms()).toEqual(['exists']);
+      expect(r.counts()).toHaveLength(1);
+    }, 60_000);
+
+    it('counts each trace once when it counts a common term from its step matches under a filter', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('two-batches', 'none')).tenant_id;
+      const agent = randomUUID();
+      // 700 traces of the agent, each with two matching batches: 1,400 rows, 700 traces.
+      await seed(tenant, 700, 'a quokka', { id: agent, of: [1, 1] });
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
+         SELECT tenant_id, trace_id, 5, 9, to_tsvector('english', 'quokka again') FROM aos_traces WHERE tenant_id = $1`,
+        [tenant],
+      );
+      const r = recorder();
+      const page = await new TraceStore(r.db).listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'quokka', agent_id: agent });
+      // The step-match count ran (every sampled trace passes) and found 700 traces, not 1,400 rows:
+      // short of the cap, so the EXISTS count answers, exactly.
+      expect(r.statements.filter((x) => /JOIN aos_traces t ON t.trace_id = m.trace_id/.test(x))).toHaveLength(1);
+      expect(page.total).toBe(700);
+      expect(page.total_exact).toBe(true);
       expect(r.counts()).toHaveLength(1);
     }, 60_000);
   });

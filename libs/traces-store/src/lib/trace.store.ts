@@ -98,11 +98,12 @@ export interface StepStateSnapshot {
 }
 
 /**
- * Traces with matching step content from which a search term counts as common
- * and the list uses the per-trace EXISTS form (see traceSearchClause). One more
- * than COUNT_CAP, so that the probe's own count can reach the cap.
+ * Matching step-search rows (batches of steps) from which a search term counts
+ * as common and the list uses the per-trace EXISTS form (see traceSearchClause).
+ * A tenth more than COUNT_CAP + 1, so that the probe's own count of traces can
+ * pass the cap when some traces have more than one matching batch.
  */
-export const SEARCH_PROBE_LIMIT = COUNT_CAP + 1;
+export const SEARCH_PROBE_LIMIT = 1_100;
 
 export interface TraceStoreOptions {
   /** Override of SEARCH_PROBE_LIMIT (tests cross it with a few rows). */
@@ -113,16 +114,21 @@ type SearchForm = 'union' | 'exists';
 
 /** What a search's probe found (see TraceStore.probeSearch). */
 interface SearchProbe {
-  stepTraces: number;
+  stepRows: number;
   matches: number | null;
   passing: number | null;
 }
 
 /**
- * How many times the probe's step matches a search count may read, when other
- * filters are set, before it leaves the count to the EXISTS form.
+ * With other filters, a common term is counted from its step matches when at
+ * least this share of the probe's traces pass them (a broad filter), reading at
+ * most SEARCH_COUNT_REACH times the probe's rows: 1,001 passing traces are then
+ * expected within 2,002 rows. The share comes from the first rows of a scan, not
+ * a random sample: a filter passed by 5% of traces showed 12% in one (then the
+ * count from the step matches took 95 ms where the EXISTS form takes 28).
  */
-const SEARCH_COUNT_REACH = 8;
+const SEARCH_COUNT_MIN_SHARE = 0.5;
+const SEARCH_COUNT_REACH = 4;
 
 /** Of a common term's probe, the traces tested against the other filters. */
 const PASSING_SAMPLE = 250;
@@ -483,7 +489,7 @@ export class TraceStore {
       // A search term's shape of clause depends on how common it is (see traceSearchClause),
       // and a probe tells; it counts the page's total where it can (see searchCount).
       const probe = query.search ? await this.probeSearch(sql, tenantId, query) : undefined;
-      const common = probe !== undefined && probe.stepTraces >= this.searchProbeLimit;
+      const common = probe !== undefined && probe.stepRows >= this.searchProbeLimit;
       const knownCount = probe ? await this.searchCount(sql, tenantId, query, probe, common) : undefined;
       const p = new Params();
       const where = traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' });
@@ -507,15 +513,17 @@ export class TraceStore {
   }
 
   /**
-   * One statement: the tenant's traces with matching step content, counted up to
-   * `searchProbeLimit` (`stepTraces`; one batch per trace, the first that matches).
-   * With those as the union form's step ids it also counts, up to COUNT_CAP + 1,
-   * the traces that pass every filter (`matches`), unless the term is common and
-   * other filters are set: then all the probe's traces would have to pass them to
-   * reach the cap, and the reason matches it would read are not bounded by the
-   * LIMIT. Instead it counts how many of (up to PASSING_SAMPLE of) the probe's
-   * traces pass the other filters (`passing`), which tells how far a count from
-   * the step matches must read.
+   * One statement: the tenant's matching step-search rows (batches), up to
+   * `searchProbeLimit` (`stepRows`). With their traces as the union form's step
+   * ids it also counts, up to COUNT_CAP + 1, the traces that pass every filter
+   * (`matches`): under the limit those are every match, so this is the page's
+   * count; at the limit it is a lower bound, the count once it passes the cap.
+   * It is skipped when the term is common and other filters are set: then nearly
+   * all the probe's traces would have to pass them to reach the cap, and the
+   * reason matches it would read are not bounded by the LIMIT. Instead it counts
+   * how many of the probe's first rows belong to traces that pass the other
+   * filters (`passing`), which estimates how far a count from the step matches
+   * must read.
    */
   private async probeSearch(sql: Sql, tenantId: string, query: TraceListQuery): Promise<SearchProbe> {
     // For a very common term the probe is a LIMIT-ed sequential scan. With synchronized
@@ -524,42 +532,41 @@ export class TraceStore {
     await sql.query(`SET LOCAL synchronize_seqscans = off`);
     const p = new Params();
     const limit = p.add(this.searchProbeLimit);
-    const firstBatches = firstMatchingBatches(p, tenantId, query.search!, limit);
+    const matchingBatches = `SELECT x.trace_id FROM aos_step_search x
+      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ websearch_to_tsquery('english', ${p.add(query.search)}) LIMIT ${limit}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
     // CASE evaluates a subquery only when it is reached.
-    const [row] = await sql.query<{ step_traces: number; matches: number | null; passing: number | null }>(
-      `WITH s AS MATERIALIZED (${firstBatches})
-       SELECT st.n AS step_traces,
+    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null }>(
+      `WITH s AS MATERIALIZED (${matchingBatches})
+       SELECT st.n AS step_rows,
               CASE WHEN st.n < ${limit} OR ${others.length === 1} THEN
                 (SELECT count(*) FROM (SELECT 1 FROM aos_traces t WHERE ${where.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
               END AS matches,
               CASE WHEN st.n >= ${limit} AND ${others.length > 1} THEN
-                (SELECT count(*) FROM aos_traces t
-                 WHERE t.trace_id = ANY(ARRAY(SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE})) AND ${others.join(' AND ')})::int
+                (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE}) x
+                 JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
               END AS passing
        FROM (SELECT count(*)::int AS n FROM s) st`,
       p.values,
     );
-    return { stepTraces: row.step_traces, matches: row.matches, passing: row.passing };
+    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing };
   }
 
   /**
    * min(total, COUNT_CAP + 1) of a search where it is cheaper than the EXISTS
    * form's count (undefined: let the list count). A rare term's probe saw every
-   * match; a common term's may have found more than the cap. With other filters,
-   * the probe's share of traces passing them says how many step matches a count
-   * must read to pass the cap: within SEARCH_COUNT_REACH times the probe's, they are
-   * read in a join that stops at the cap. The EXISTS form walks traces instead and
+   * match; a common term's may have found more than the cap. With other filters
+   * that most of the probe's traces pass (SEARCH_COUNT_MIN_SHARE), the step
+   * matches are read in a join that stops at the cap. The EXISTS form walks traces instead and
    * needs (cap / the term's share) of them: ~52,000 for a 2% term under an 85%
-   * filter, a 287 ms count; the list now answers in 73 ms at p95
+   * filter, a ~200 to 290 ms count; the list now answers in 44 to 65 ms at p95
    * (docs/benchmarks.md section 2, session 5).
    */
   private async searchCount(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe, common: boolean): Promise<number | undefined> {
     if (probe.matches !== null) return !common || probe.matches > COUNT_CAP ? probe.matches : undefined;
-    // The probe's traces that would pass, from its sample, and the reach's.
     const share = (probe.passing ?? 0) / Math.min(PASSING_SAMPLE, this.searchProbeLimit);
-    if (share * this.searchProbeLimit * SEARCH_COUNT_REACH <= COUNT_CAP) return undefined;
+    if (share < SEARCH_COUNT_MIN_SHARE) return undefined;
     const p = new Params();
     const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
