@@ -84,7 +84,7 @@ export async function listTracesSql(tenantId, query, runProbe = null) {
       if (isPage(text)) pageSeen = true;
       if (/^\s*SET LOCAL /i.test(text) || pageSeen) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
       if (runProbe) return runProbe(text, params);
-      return [{ n: 0, step_traces: 0, matches: 0, passing: null }];
+      return [{ n: 0, step_rows: 0, matches: 0, passing: null }];
     },
   );
   // Session settings of the transaction (SET LOCAL synchronize_seqscans = off): the baseline
