@@ -535,7 +535,7 @@ export class TraceStore {
     const matchingBatches = `SELECT x.trace_id FROM aos_step_search x
       WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ websearch_to_tsquery('english', ${p.add(query.search)}) LIMIT ${limit}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
-    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
+    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
     // CASE evaluates a subquery only when it is reached.
     const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
@@ -569,7 +569,7 @@ export class TraceStore {
     if (share < SEARCH_COUNT_MIN_SHARE) return undefined;
     const p = new Params();
     const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
-    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined }, { form: 'union' });
+    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
     const [{ n }] = await sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (
          SELECT 1 FROM (${firstBatches}) m JOIN aos_traces t ON t.trace_id = m.trace_id
@@ -586,7 +586,7 @@ export class TraceStore {
    */
   streamTraces(tenantId: string, filters: TraceFilters): AsyncIterable<TraceSummary> {
     const p = new Params();
-    const where = traceFilterClauses(p, tenantId, filters, { form: 'union' });
+    const where = traceFilterClauses(p, tenantId, filters);
     const rows = this.db.stream(
       { tenantId },
       `SELECT ${TRACE_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM aos_traces t WHERE ${where.join(' AND ')}
@@ -845,7 +845,7 @@ function stepRowsJson(steps: readonly PreparedStep[]): string {
 }
 
 /** WHERE clauses for the LLM-run filters of spec 4.5, led by the tenant. */
-function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search: SearchClauseOptions): string[] {
+function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search: SearchClauseOptions = { form: 'union' }): string[] {
   const where = [`t.tenant_id = ${p.add(tenantId)}`];
   if (f.run_id) where.push(`t.run_id = ${p.add(f.run_id)}`);
   if (f.agent_id) where.push(`t.agent_id = ${p.add(f.agent_id)}`);
