@@ -64,7 +64,7 @@ export class PaginationDto {
   @ApiProperty({ type: 'integer', description: 'Matching rows; a lower bound when total_exact is false.' }) total: number;
   @ApiProperty({ type: 'integer', description: '1-based page number.' }) page: number;
   @ApiProperty({ type: 'integer' }) page_size: number;
-  @ApiProperty({ description: 'False when counting stopped at the cap (1,000).' }) total_exact: boolean;
+  @ApiProperty({ description: 'False when counting stopped at the cap (1,000), or, for a search its index matches cannot count, after the first 2,000 traces that pass the other filters.' }) total_exact: boolean;
   @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last page.' }) next_cursor: string | null;
 }
 

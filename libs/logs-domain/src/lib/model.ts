@@ -129,7 +129,7 @@ export interface TraceListQuery extends TraceFilters, PageRequest<TraceSortField
 export interface Page<T> {
   items: T[];
   total: number;
-  /** False when the count stopped at the cap and `total` is a lower bound. */
+  /** False when `total` is a lower bound: the count stopped at the cap, or a search's after a bounded walk. */
   total_exact: boolean;
   /** Rows that precede this page in the ordering (offset, or the cursor's position). */
   position: number;

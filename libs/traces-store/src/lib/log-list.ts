@@ -54,15 +54,23 @@ export interface ListSpec<S extends string> {
    */
   unorderedCountWhere?: string[];
   /**
-   * min(total, COUNT_CAP + 1), when the caller has already counted it in this
-   * transaction (then no count statement runs).
+   * A count the caller has already made in this transaction (then no count
+   * statement runs): min(total, COUNT_CAP + 1), or `atLeast`, a lower bound,
+   * when counting exactly would have cost more than the page (the total is then
+   * inexact, and at least what the page itself shows).
    */
-  knownCount?: number;
+  knownCount?: number | { atLeast: number };
 }
 
 /** The paging fields of a list query, as ListSpec takes them. */
 export function pageOf<S extends string>(q: PageRequest<S>): PageRequest<S> {
   return { sort: q.sort, order: q.order, limit: q.limit, offset: q.offset, cursor: q.cursor };
+}
+
+/** Sort and order are written into SQL text: only the listed names pass. */
+export function checkSort<S extends string>(sortFields: readonly S[], sort: S, order: SortOrder): void {
+  if (!sortFields.includes(sort)) throw ValidationError.field('sort', `must be one of ${sortFields.join(', ')}`);
+  if (!SORT_ORDERS.includes(order)) throw ValidationError.field('order', `must be one of ${SORT_ORDERS.join(', ')}`);
 }
 
 /**
@@ -75,9 +83,7 @@ export async function listPage<S extends string, T extends object>(
   map: (row: Record<string, any>) => T,
 ): Promise<Page<T>> {
   const { params: p, sort, order, limit, offset } = spec;
-  // Sort and order are written into the SQL text: only the listed names pass.
-  if (!spec.sortFields.includes(sort)) throw ValidationError.field('sort', `must be one of ${spec.sortFields.join(', ')}`);
-  if (!SORT_ORDERS.includes(order)) throw ValidationError.field('order', `must be one of ${SORT_ORDERS.join(', ')}`);
+  checkSort(spec.sortFields, sort, order);
   if (!Number.isInteger(limit) || limit < 1) throw ValidationError.field('limit', 'must be a positive integer');
   if (!Number.isInteger(offset) || offset < 0) throw ValidationError.field('offset', 'must be a non-negative integer');
   const id = spec.idColumn ?? 'log_id';
@@ -111,13 +117,19 @@ export async function listPage<S extends string, T extends object>(
        LIMIT ${COUNT_CAP + 1}) x`
     : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
        ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`;
-  const n = spec.knownCount ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
+  const known = spec.knownCount;
+  const n = known ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
   const items = rows.slice(0, limit).map(map);
   const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
+  // A lower bound is at least the rows up to this page's end, and one more if a next page exists.
+  const counted =
+    typeof n === 'number'
+      ? { total: n, exact: n <= COUNT_CAP }
+      : { total: Math.max(n.atLeast, position + items.length + (rows.length > limit ? 1 : 0)), exact: false };
   return {
     items,
-    total: Math.min(n, COUNT_CAP),
-    total_exact: n <= COUNT_CAP,
+    total: Math.min(counted.total, COUNT_CAP),
+    total_exact: counted.exact,
     position,
     next_cursor:
       rows.length > limit && last

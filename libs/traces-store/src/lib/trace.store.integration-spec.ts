@@ -53,7 +53,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       statements
         .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
         .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : 'union'));
-    const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS n FROM \(SELECT 1 FROM aos_traces t/.test(x.trim()));
+    // The list's count, or a search's bounded walk of the traces (TraceStore.walkCount).
+    const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)/.test(x.trim()));
     return { db, statements, pageForms, counts };
   };
 
@@ -433,6 +434,52 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect(page.total).toBe(700);
       expect(page.total_exact).toBe(true);
       expect(r.counts()).toHaveLength(1);
+    }, 60_000);
+
+    it('bounds the count of a common term under a narrow filter, and answers a lower bound past it', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('walked', 'none')).tenant_id;
+      const agent = randomUUID();
+      // 400 traces, one a second; the agent runs every third, "okapi" is in every second:
+      // the agent's 133 traces hold 66 matches (g % 6 = 0), and a third of the probe's.
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), CASE WHEN g % 3 = 0 THEN $2::uuid ELSE gen_random_uuid() END,
+                timestamptz '2026-04-01T00:00:00Z' + g * interval '1 second'
+         FROM generate_series(1, 400) g`,
+        [tenant, agent],
+      );
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
+         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', CASE WHEN extract(epoch FROM started_at)::bigint % 2 = 0 THEN 'an okapi' ELSE 'a giraffe' END)
+         FROM aos_traces WHERE tenant_id = $1 ORDER BY started_at`,
+        [tenant],
+      );
+      const at = (g: number) => new Date(Date.parse('2026-04-01T00:00:00Z') + g * 1000).toISOString();
+      const query = { limit: 5, offset: 0, sort: 'started_at' as const, order: 'desc' as const, search: 'okapi', agent_id: agent };
+      const r = recorder();
+      // The term is common (10 probe rows), a third of its traces pass: the count walks 20 + 1 of the agent's.
+      const bounded = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchCountWalk: 20 });
+      const page = await bounded.listTraces(tenant, query);
+      expect(page.items.map((x) => x.started_at)).toEqual([396, 390, 384, 378, 372].map(at));
+      expect(r.counts()).toHaveLength(1);
+      expect(r.counts()[0]).toMatch(/LIMIT 21\) w$/);
+      // Of g = 399, 396, ..., 339, the even ten match: at least 10, not known to be all.
+      expect(page.total).toBe(10);
+      expect(page.total_exact).toBe(false);
+      // Deeper, the bound is at least the rows up to the page's end and one more.
+      const second = await bounded.listTraces(tenant, { ...query, limit: 10, cursor: (await bounded.listTraces(tenant, { ...query, limit: 10 })).next_cursor! });
+      expect(second.position).toBe(10);
+      expect(second.items.map((x) => x.started_at)).toEqual([336, 330, 324, 318, 312, 306, 300, 294, 288, 282].map(at));
+      expect(second.total).toBe(21);
+      expect(second.total_exact).toBe(false);
+      // A walk that reaches every passing trace counts exactly; so does the default on this few.
+      for (const store of [new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchCountWalk: 133 }), new TraceStore(t.db, undefined, { searchProbeLimit: 10 })]) {
+        const exact = await store.listTraces(tenant, query);
+        expect(exact.total).toBe(66);
+        expect(exact.total_exact).toBe(true);
+        expect(exact.items).toEqual(page.items);
+      }
     }, 60_000);
   });
 

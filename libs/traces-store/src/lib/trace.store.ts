@@ -32,7 +32,7 @@ import {
   traceLeafData,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
-import { listPage, pageOf } from './log-list';
+import { checkSort, listPage, pageOf } from './log-list';
 import { COUNT_CAP, decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 import { LedgerStore } from './ledger.store';
@@ -105,9 +105,20 @@ export interface StepStateSnapshot {
  */
 export const SEARCH_PROBE_LIMIT = 1_100;
 
+/**
+ * Of a common term under other filters, the traces passing those filters whose
+ * matches the count tests when nothing cheaper counts it: about what the page
+ * itself walks for a 2.5% term. Past them the total is a lower bound. Counting on
+ * walked every passing trace: ~15 us each, 0.6 s for a 2% term under a 7% filter
+ * of a 550k-trace tenant, and ten times that for a tenant ten times the size.
+ */
+export const SEARCH_COUNT_WALK = 2_000;
+
 export interface TraceStoreOptions {
   /** Override of SEARCH_PROBE_LIMIT (tests cross it with a few rows). */
   searchProbeLimit?: number;
+  /** Override of SEARCH_COUNT_WALK (likewise). */
+  searchCountWalk?: number;
 }
 
 type SearchForm = 'union' | 'exists';
@@ -151,6 +162,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  */
 export class TraceStore {
   private readonly searchProbeLimit: number;
+  private readonly searchCountWalk: number;
 
   constructor(
     private readonly db: Database,
@@ -158,8 +170,9 @@ export class TraceStore {
     options: TraceStoreOptions = {},
   ) {
     this.searchProbeLimit = options.searchProbeLimit ?? SEARCH_PROBE_LIMIT;
-    if (!Number.isInteger(this.searchProbeLimit) || this.searchProbeLimit < 1) {
-      throw new Error('searchProbeLimit must be a positive integer');
+    this.searchCountWalk = options.searchCountWalk ?? SEARCH_COUNT_WALK;
+    for (const [name, value] of Object.entries({ searchProbeLimit: this.searchProbeLimit, searchCountWalk: this.searchCountWalk })) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
     }
   }
 
@@ -554,30 +567,53 @@ export class TraceStore {
   }
 
   /**
-   * min(total, COUNT_CAP + 1) of a search where it is cheaper than the EXISTS
-   * form's count (undefined: let the list count). A rare term's probe saw every
-   * match; a common term's may have found more than the cap. With other filters
-   * that most of the probe's traces pass (SEARCH_COUNT_MIN_SHARE), the step
-   * matches are read in a join that stops at the cap. The EXISTS form walks traces instead and
-   * needs (cap / the term's share) of them: ~52,000 for a 2% term under an 85%
-   * filter, a ~200 to 290 ms count; the list now answers in 44 to 65 ms at p95
-   * (docs/benchmarks.md section 2, session 5).
+   * The page's count of a search, min(total, COUNT_CAP + 1), or a lower bound
+   * where counting exactly would cost more than the page. A rare term's probe saw
+   * every match; a common term's may have found more than the cap. With other
+   * filters that most of the probe's traces pass (SEARCH_COUNT_MIN_SHARE), the
+   * step matches are read in a join that stops at the cap. The per-trace form
+   * would walk (cap / the term's share) traces instead: ~52,000 for a 2% term
+   * under an 85% filter, a ~200 to 290 ms count; the list now answers in 44 to
+   * 65 ms at p95 (docs/benchmarks.md section 2, session 5). What is left is
+   * counted on at most SEARCH_COUNT_WALK passing traces (walkCount).
    */
-  private async searchCount(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe, common: boolean): Promise<number | undefined> {
-    if (probe.matches !== null) return !common || probe.matches > COUNT_CAP ? probe.matches : undefined;
+  private async searchCount(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe, common: boolean): Promise<number | { atLeast: number }> {
+    if (probe.matches !== null && (!common || probe.matches > COUNT_CAP)) return probe.matches;
     const share = (probe.passing ?? 0) / Math.min(PASSING_SAMPLE, this.searchProbeLimit);
-    if (share < SEARCH_COUNT_MIN_SHARE) return undefined;
+    if (share >= SEARCH_COUNT_MIN_SHARE) {
+      const p = new Params();
+      const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
+      const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
+      const [{ n }] = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM (${firstBatches}) m JOIN aos_traces t ON t.trace_id = m.trace_id
+           WHERE ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c`,
+        p.values,
+      );
+      // Every trace counted matches and passes: past the cap it is the answer.
+      if (n > COUNT_CAP) return n;
+    }
+    return this.walkCount(sql, tenantId, query, probe.matches ?? 0);
+  }
+
+  /**
+   * A common term's count on the first SEARCH_COUNT_WALK + 1 traces that pass the
+   * other filters, in the page's order (the rows the page reads next): exact
+   * when they are all of them, past the cap when more than COUNT_CAP match, else
+   * a lower bound (`probeMatches`, the probe's own count, is one too).
+   */
+  private async walkCount(sql: Sql, tenantId: string, query: TraceListQuery, probeMatches: number): Promise<number | { atLeast: number }> {
+    checkSort(TRACE_SORT_FIELDS, query.sort, query.order);
     const p = new Params();
-    const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
-    const [{ n }] = await sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (
-         SELECT 1 FROM (${firstBatches}) m JOIN aos_traces t ON t.trace_id = m.trace_id
-         WHERE ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c`,
+    const hit = traceSearchClause(p, tenantId, query.search!, { form: 'exists' });
+    const [{ walked, hits }] = await sql.query<{ walked: number; hits: number }>(
+      `SELECT count(*)::int AS walked, count(*) FILTER (WHERE w.hit)::int AS hits FROM (
+         SELECT ${hit} AS hit FROM aos_traces t WHERE ${others.join(' AND ')}
+         ORDER BY t."${query.sort}" ${query.order}, t.trace_id ${query.order} LIMIT ${this.searchCountWalk + 1}) w`,
       p.values,
     );
-    // Every trace counted matches and passes: past the cap it is the answer, else unknown.
-    return n > COUNT_CAP ? n : undefined;
+    return walked <= this.searchCountWalk || hits > COUNT_CAP ? hits : { atLeast: Math.max(hits, probeMatches) };
   }
 
   /**
