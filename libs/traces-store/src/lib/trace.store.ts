@@ -549,18 +549,20 @@ export class TraceStore {
       WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ websearch_to_tsquery('english', ${p.add(query.search)}) LIMIT ${limit}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
-    // CASE evaluates a subquery only when it is reached.
+    // CASE evaluates a subquery only when it is reached. Without other filters, more than
+    // COUNT_CAP distinct traces among the step matches pass the cap without reading a trace.
     const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
        SELECT st.n AS step_rows,
-              CASE WHEN st.n < ${limit} OR ${others.length === 1} THEN
+              CASE WHEN ${others.length === 1} AND st.traces > ${COUNT_CAP} THEN st.traces
+              WHEN st.n < ${limit} OR ${others.length === 1} THEN
                 (SELECT count(*) FROM (SELECT 1 FROM aos_traces t WHERE ${where.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
               END AS matches,
               CASE WHEN st.n >= ${limit} AND ${others.length > 1} THEN
                 (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE}) x
                  JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
               END AS passing
-       FROM (SELECT count(*)::int AS n FROM s) st`,
+       FROM (SELECT count(*)::int AS n, count(DISTINCT s.trace_id)::int AS traces FROM s) st`,
       p.values,
     );
     return { stepRows: row.step_rows, matches: row.matches, passing: row.passing };
