@@ -117,8 +117,7 @@ export async function listPage<S extends string, T extends object>(
        LIMIT ${COUNT_CAP + 1}) x`
     : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
        ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`;
-  const known = spec.knownCount;
-  const n = known ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
+  const n = spec.knownCount ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
   const items = rows.slice(0, limit).map(map);
   const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
   // A lower bound is at least the rows up to this page's end, and one more if a next page exists.

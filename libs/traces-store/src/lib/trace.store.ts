@@ -106,11 +106,11 @@ export interface StepStateSnapshot {
 export const SEARCH_PROBE_LIMIT = 1_100;
 
 /**
- * Of a common term under other filters, the traces passing those filters whose
- * matches the count tests when nothing cheaper counts it: about what the page
- * itself walks for a 2.5% term. Past them the total is a lower bound. Counting on
- * walked every passing trace: ~15 us each, 0.6 s for a 2% term under a 7% filter
- * of a 550k-trace tenant, and ten times that for a tenant ten times the size.
+ * The traces passing a search's other filters that its count tests when nothing
+ * cheaper counts it (about what the page itself walks for a 2.5% term); past
+ * them the total is a lower bound. Unbounded, the count walked every passing
+ * trace at ~15 us each: 0.6 s for a 2% term under a 7% filter of a 550k-trace
+ * tenant, and ten times that for a tenant ten times the size.
  */
 export const SEARCH_COUNT_WALK = 2_000;
 
