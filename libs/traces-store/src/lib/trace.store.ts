@@ -148,8 +148,6 @@ interface SearchClauseOptions {
   form: SearchForm;
   /** The union form's source of step-matched trace ids (default: every matching batch). */
   stepIds?: string;
-  /** The probe found no step matches: the union form leaves them out. */
-  noStepMatches?: boolean;
 }
 
 /** Most steps one request may record. */
@@ -507,7 +505,7 @@ export class TraceStore {
       const common = probe !== undefined && probe.stepRows >= this.searchProbeLimit;
       const knownCount = probe ? await this.searchCount(sql, tenantId, query, probe, common) : undefined;
       const p = new Params();
-      const where = traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union', noStepMatches: probe?.stepRows === 0 });
+      const where = traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' });
       return listPage(
         sql,
         {
@@ -937,40 +935,34 @@ function firstMatchingBatches(p: Params, tenantId: string, search: string, limit
  *
  * listTraces chooses by a bounded probe (docs/benchmarks.md section 2).
  */
-function traceSearchClause(p: Params, tenantId: string, search: string, { form, stepIds, noStepMatches }: SearchClauseOptions): string {
+function traceSearchClause(p: Params, tenantId: string, search: string, { form, stepIds }: SearchClauseOptions): string {
   const q = `websearch_to_tsquery('english', ${p.add(search)})`;
   // Added once, and only if used: PostgreSQL refuses a parameter no placeholder names.
   let tenantParam: string | undefined;
   const tenant = () => (tenantParam ??= p.add(tenantId));
   const term = search.trim();
   const id = UUID_RE.test(term) ? `${p.add(term.toLowerCase())}::uuid` : null;
-  const reason = `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`;
   if (form === 'exists') {
     const any = [
       // OFFSET 0 keeps the EXISTS a per-row subplan: without it the planner turns it into a
       // hashed subplan over every matching batch (a full scan for a common term, 0.7 s).
       `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q} OFFSET 0)`,
-      reason,
+      `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`,
     ];
     if (id) {
       any.push(`t.trace_id = ${id} OR t.run_id = ${id} OR t.agent_id = ${id} OR t.violation_policy_id = ${id} OR t.incident_id = ${id}`);
     }
     return `(${any.join(' OR ')})`;
   }
-  // A term only violation reasons hold: violation_step_index is set exactly when the reason
-  // is (a CHECK), and saying so lets the planner walk the violated traces' partial index in
-  // the page's order instead of reading every reason match of every tenant and sorting
-  // (a reason in 0.8% of traces: ~300 traces read instead of ~8,400).
-  if (noStepMatches && !id) return `(t.violation_step_index IS NOT NULL AND ${reason})`;
   // The step and id matches become one array (an InitPlan), the reason match stays a
   // condition on the trace: the planner ORs the primary-key bitmap of the array with the
   // reason GIN bitmap and reads each matching trace once (no second fetch by key).
-  const ids = noStepMatches ? [] : [stepIds ?? `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.search_vector @@ ${q}`];
+  const ids = [stepIds ?? `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.search_vector @@ ${q}`];
   if (id) {
     ids.push(
       `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant()}
          AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
     );
   }
-  return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR ${reason})`;
+  return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR (t.violation_reason IS NOT NULL AND t.reason_search @@ ${q}))`;
 }
