@@ -73,17 +73,23 @@ async function capture(call, answer) {
  * from the step matches), each answered by `runProbe(text, params)`, i.e. the
  * real database, so that the captured page and count are the ones the API would
  * run (without it they answer 0); then the page SELECT and, unless a probe
- * counted, the capped count (`count` is then null).
+ * counted, the capped count (`count` is then null). The page is answered by
+ * `runProbe(text, params, false)` (false: not a probe, not to be timed).
  */
 export async function listTracesSql(tenantId, query, runProbe = null) {
-  const isPage = (text) => /FROM aos_traces t WHERE/i.test(text) && /ORDER BY/i.test(text) && !/^\s*SELECT count\(/i.test(text);
+  // The page: on the traces, or (session 6) on a walk of the violated traces for a term only reasons hold.
+  const isPage = (text) =>
+    /FROM (aos_traces t|\(SELECT w\.\* FROM aos_traces w) WHERE/i.test(text) && /ORDER BY/i.test(text) && !/^\s*SELECT count\(/i.test(text);
   let pageSeen = false;
   const captured = await capture(
     (store) => store.listTraces(tenantId, query),
     async (text, params) => {
+      // The page is answered by the database too: a walk's page decides whether another page runs.
+      const after = pageSeen;
       if (isPage(text)) pageSeen = true;
-      if (/^\s*SET LOCAL /i.test(text) || pageSeen) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
-      if (runProbe) return runProbe(text, params);
+      if (/^\s*SET LOCAL /i.test(text) || after) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
+      if (runProbe) return runProbe(text, params, !pageSeen);
+      if (pageSeen) return [];
       return [{ n: 0, step_rows: 0, matches: 0, passing: null }];
     },
   );

@@ -52,7 +52,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     const pageForms = () =>
       statements
         .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
-        .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : 'union'));
+        .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : /FROM \(SELECT w\.\* FROM aos_traces w/.test(x) ? 'reasons' : 'union'));
     // The list's count, or a search's bounded walk of the traces (TraceStore.walkCount).
     const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)/.test(x.trim()));
     return { db, statements, pageForms, counts };
@@ -480,6 +480,42 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         expect(exact.total_exact).toBe(true);
         expect(exact.items).toEqual(page.items);
       }
+    }, 60_000);
+    it('answers the first page of a term only many violation reasons hold from a walk of the violated traces', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('reasons', 'none')).tenant_id;
+      // 2,200 violated traces, one a second, no steps: every second one's reason names the term (1,100).
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at,
+           violation_step_index, violation_policy_id, violation_reason, violation_timestamp)
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), timestamptz '2026-04-01T00:00:00Z' + g * interval '1 second',
+                0, gen_random_uuid(), CASE WHEN g % 2 = 0 THEN 'prompt injection blocked' ELSE 'toxic language' END,
+                timestamptz '2026-04-01T00:00:00Z' + g * interval '1 second'
+         FROM generate_series(1, 2200) g`,
+        [tenant],
+      );
+      const at = (g: number) => new Date(Date.parse('2026-04-01T00:00:00Z') + g * 1000).toISOString();
+      const query = { limit: 5, offset: 0, sort: 'started_at' as const, order: 'desc' as const, search: 'injection' };
+      const r = recorder();
+      const store = new TraceStore(r.db);
+      const page = await store.listTraces(tenant, query);
+      expect(page.items.map((x) => x.started_at)).toEqual([2200, 2198, 2196, 2194, 2192].map(at));
+      expect(page.total).toBe(1_000);
+      expect(page.total_exact).toBe(false);
+      const oldest = await store.listTraces(tenant, { ...query, order: 'asc' });
+      expect(oldest.items.map((x) => x.started_at)).toEqual([2, 4, 6, 8, 10].map(at));
+      expect(r.pageForms()).toEqual(['reasons', 'reasons']);
+      // Later pages, another sort or another filter: the general form.
+      r.statements.length = 0;
+      const next = await store.listTraces(tenant, { ...query, cursor: page.next_cursor! });
+      expect(next.items.map((x) => x.started_at)).toEqual([2190, 2188, 2186, 2184, 2182].map(at));
+      expect((await store.listTraces(tenant, { ...query, sort: 'total_tokens' })).items).toHaveLength(5);
+      expect(await store.listTraces(tenant, { ...query, has_violation: true })).toEqual(page);
+      expect(r.pageForms()).toEqual(['union', 'union', 'union']);
+      // A walk too short for a full page (8 violated traces hold 4 matches) falls back to the general form.
+      r.statements.length = 0;
+      expect(await new TraceStore(r.db, undefined, { reasonWalkRows: 8 }).listTraces(tenant, query)).toEqual(page);
+      expect(r.pageForms()).toEqual(['reasons', 'union']);
     }, 60_000);
   });
 

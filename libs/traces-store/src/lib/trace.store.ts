@@ -15,6 +15,7 @@ import {
   type Page,
   type PageRequest,
   type RecordedStep,
+  SORT_ORDERS,
   STEP_TYPES,
   type StepType,
   type StoredStep,
@@ -119,7 +120,16 @@ export interface TraceStoreOptions {
   searchProbeLimit?: number;
   /** Override of SEARCH_COUNT_WALK (likewise). */
   searchCountWalk?: number;
+  /** Override of REASON_WALK_ROWS (likewise). */
+  reasonWalkRows?: number;
 }
+
+/**
+ * The violated traces the first page of a term only violation reasons hold may
+ * walk (see TraceStore.walksReasons): a reason in at least 1 of 39 violated
+ * traces fills a page of 50 (51 rows) within them.
+ */
+export const REASON_WALK_ROWS = 2_000;
 
 type SearchForm = 'union' | 'exists';
 
@@ -163,6 +173,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export class TraceStore {
   private readonly searchProbeLimit: number;
   private readonly searchCountWalk: number;
+  private readonly reasonWalkRows: number;
 
   constructor(
     private readonly db: Database,
@@ -171,7 +182,9 @@ export class TraceStore {
   ) {
     this.searchProbeLimit = options.searchProbeLimit ?? SEARCH_PROBE_LIMIT;
     this.searchCountWalk = options.searchCountWalk ?? SEARCH_COUNT_WALK;
-    for (const [name, value] of Object.entries({ searchProbeLimit: this.searchProbeLimit, searchCountWalk: this.searchCountWalk })) {
+    this.reasonWalkRows = options.reasonWalkRows ?? REASON_WALK_ROWS;
+    const limits = { searchProbeLimit: this.searchProbeLimit, searchCountWalk: this.searchCountWalk, reasonWalkRows: this.reasonWalkRows };
+    for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
     }
   }
@@ -504,25 +517,59 @@ export class TraceStore {
       const probe = query.search ? await this.probeSearch(sql, tenantId, query) : undefined;
       const common = probe !== undefined && probe.stepRows >= this.searchProbeLimit;
       const knownCount = probe ? await this.searchCount(sql, tenantId, query, probe, common) : undefined;
+      const page = (table: string, p: Params, where: string[]) =>
+        listPage(
+          sql,
+          {
+            table,
+            alias: 't',
+            idColumn: 'trace_id',
+            columns: TRACE_COLUMNS.replace(/(\w+)/g, 't.$1'),
+            where,
+            params: p,
+            sortFields: TRACE_SORT_FIELDS,
+            timestampFields: ['started_at', 'created_at'],
+            ...pageOf(query),
+            ...(knownCount !== undefined ? { knownCount } : {}),
+          },
+          toTrace,
+        );
+      if (probe && this.walksReasons(query, probe)) {
+        // The first page of a term only violation reasons hold, in many traces: the tenant's
+        // violated traces newest (or oldest) first, at most reasonWalkRows of them (an index
+        // walk the planner cannot turn into reading every tenant's reason matches and sorting,
+        // which it picks because it estimates a reason term 20x too rare). A full page from it
+        // is the answer; else the general form below.
+        const p = new Params();
+        const walk = `(SELECT w.* FROM aos_traces w WHERE w.tenant_id = ${p.add(tenantId)} AND w.violation_step_index IS NOT NULL
+          ORDER BY w.started_at ${query.order}, w.trace_id ${query.order} LIMIT ${this.reasonWalkRows}) t`;
+        const walked = await page(walk, p, [`t.reason_search @@ websearch_to_tsquery('english', ${p.add(query.search)})`]);
+        if (walked.next_cursor) return walked;
+      }
       const p = new Params();
-      const where = traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' });
-      return listPage(
-        sql,
-        {
-          table: 'aos_traces t',
-          alias: 't',
-          idColumn: 'trace_id',
-          columns: TRACE_COLUMNS.replace(/(\w+)/g, 't.$1'),
-          where,
-          params: p,
-          sortFields: TRACE_SORT_FIELDS,
-          timestampFields: ['started_at', 'created_at'],
-          ...pageOf(query),
-          ...(knownCount !== undefined ? { knownCount } : {}),
-        },
-        toTrace,
-      );
+      return page('aos_traces t', p, traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' }));
     });
+  }
+
+  /**
+   * Whether the first page of a search may come from walking the violated traces:
+   * no step matches and more than COUNT_CAP reason matches (so a full page exists),
+   * no other filter, the first page in `started_at` order (the violated traces'
+   * index), and no id to match.
+   */
+  private walksReasons(query: TraceListQuery, probe: SearchProbe): boolean {
+    const { search, sort, order, limit, offset, cursor, ...filters } = query;
+    return (
+      probe.stepRows === 0 &&
+      (probe.matches ?? 0) > COUNT_CAP &&
+      traceFilterClauses(new Params(), '', filters).length === 1 &&
+      sort === 'started_at' &&
+      SORT_ORDERS.includes(order) &&
+      offset === 0 &&
+      !cursor &&
+      limit < this.reasonWalkRows &&
+      !UUID_RE.test((search ?? '').trim())
+    );
   }
 
   /**
