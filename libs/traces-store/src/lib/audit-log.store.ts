@@ -17,7 +17,7 @@ import {
   ValidationError,
 } from '@aos/logs-domain';
 import type { Database } from './database/database';
-import { listPage, mapRows, scopeClause, timeRangeClauses, pageOf } from './log-list';
+import { listPage, mapRows, scopeClause, textQuery, timeRangeClauses, pageOf } from './log-list';
 import { AUDIT_LOG_COLUMNS, toAuditLog } from './log-rows';
 import { LedgerStore } from './ledger.store';
 import { Params } from './pagination';
@@ -156,7 +156,7 @@ function uuidParam(p: Params, field: string, value: string): string {
 
 /** Full text over action and details (websearch syntax); an id-shaped term also matches log, actor and resource ids. */
 function searchClause(p: Params, search: string): string {
-  const text = `search_vector @@ websearch_to_tsquery('english', ${p.add(search)})`;
+  const text = `search_vector @@ ${textQuery(p, search)}`;
   const term = search.trim();
   if (!isUuid(term)) return text;
   const id = `${p.add(term.toLowerCase())}::uuid`;

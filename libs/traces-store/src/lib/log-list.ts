@@ -13,6 +13,11 @@ export function scopeClause(scope: Scope, p: Params): string {
   return 'tenantId' in scope ? `tenant_id = ${p.add(scope.tenantId)}::uuid` : 'tenant_id IS NULL';
 }
 
+/** A search term as a full-text query: websearch syntax, English stemming (what every search index holds). */
+export function textQuery(p: Params, search: string): string {
+  return `websearch_to_tsquery('english', ${p.add(search)})`;
+}
+
 /** Half-open `[start_time, end_time)` on a timestamp column. */
 export function timeRangeClauses(p: Params, column: string, range: { start_time?: string; end_time?: string }): string[] {
   const out: string[] = [];

@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '@aos/logs-domain';
 import type { Database, Scope } from './database/database';
-import { isIdShaped, listPage, mapRows, scopeClause, timeRangeClauses, pageOf } from './log-list';
+import { isIdShaped, listPage, mapRows, scopeClause, textQuery, timeRangeClauses, pageOf } from './log-list';
 import { SYSTEM_LOG_COLUMNS, toSystemLog } from './log-rows';
 import { LedgerStore, ledgerLogId } from './ledger.store';
 import { Params } from './pagination';
@@ -254,7 +254,7 @@ function searchTableClauses(
   if (f.source != null) where.push(`s.source = ${p.add(f.source)}`);
   const common = [...where];
   const time = timeRangeClauses(p, SEARCH_TIME, f);
-  const text = [`s.search_vector @@ websearch_to_tsquery('english', ${p.add(search)})`];
+  const text = [`s.search_vector @@ ${textQuery(p, search)}`];
   const buckets = dayBuckets(scope, f);
   if (buckets) text.push(`s.search_vector @@ ${p.add(buckets)}::tsquery`);
   const countWhere = buckets

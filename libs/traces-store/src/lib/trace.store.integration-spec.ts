@@ -429,7 +429,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const r = recorder();
       const page = await new TraceStore(r.db).listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'quokka', agent_id: agent });
       // The step-match count ran (every sampled trace passes) and found 700 traces, not 1,400 rows:
-      // short of the cap, so the EXISTS count answers, exactly.
+      // short of the cap, so the bounded walk of the agent's 700 traces answers, exactly.
       expect(r.statements.filter((x) => /JOIN aos_traces t ON t.trace_id = m.trace_id/.test(x))).toHaveLength(1);
       expect(page.total).toBe(700);
       expect(page.total_exact).toBe(true);

@@ -15,7 +15,6 @@ import {
   type Page,
   type PageRequest,
   type RecordedStep,
-  SORT_ORDERS,
   STEP_TYPES,
   type StepType,
   type StoredStep,
@@ -33,7 +32,7 @@ import {
   traceLeafData,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
-import { checkSort, listPage, pageOf } from './log-list';
+import { checkSort, listPage, pageOf, textQuery } from './log-list';
 import { COUNT_CAP, decodeCursor, encodeCursor, Params } from './pagination';
 import { iso, STEP_COLUMNS, toStep, toTrace, TRACE_COLUMNS } from './rows';
 import { LedgerStore } from './ledger.store';
@@ -511,6 +510,8 @@ export class TraceStore {
 
   /** The LLM-runs list: every filter of spec 4.5, keyset or offset paging. */
   async listTraces(tenantId: string, query: TraceListQuery): Promise<Page<TraceSummary>> {
+    // Sort and order go into the SQL of the probes and walks below, not only the page's.
+    checkSort(TRACE_SORT_FIELDS, query.sort, query.order);
     return this.db.transaction({ tenantId }, async (sql) => {
       // A search term's shape of clause depends on how common it is (see traceSearchClause),
       // and a probe tells; it counts the page's total where it can (see searchCount).
@@ -543,7 +544,7 @@ export class TraceStore {
         const p = new Params();
         const walk = `(SELECT w.* FROM aos_traces w WHERE w.tenant_id = ${p.add(tenantId)} AND w.violation_step_index IS NOT NULL
           ORDER BY w.started_at ${query.order}, w.trace_id ${query.order} LIMIT ${this.reasonWalkRows}) t`;
-        const walked = await page(walk, p, [`t.reason_search @@ websearch_to_tsquery('english', ${p.add(query.search)})`]);
+        const walked = await page(walk, p, [`t.reason_search @@ ${textQuery(p, query.search!)}`]);
         if (walked.next_cursor) return walked;
       }
       const p = new Params();
@@ -564,7 +565,6 @@ export class TraceStore {
       (probe.matches ?? 0) > COUNT_CAP &&
       traceFilterClauses(new Params(), '', filters).length === 1 &&
       sort === 'started_at' &&
-      SORT_ORDERS.includes(order) &&
       offset === 0 &&
       !cursor &&
       limit < this.reasonWalkRows &&
@@ -593,7 +593,7 @@ export class TraceStore {
     const p = new Params();
     const limit = p.add(this.searchProbeLimit);
     const matchingBatches = `SELECT x.trace_id FROM aos_step_search x
-      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ websearch_to_tsquery('english', ${p.add(query.search)}) LIMIT ${limit}`;
+      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${textQuery(p, query.search!)} LIMIT ${limit}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
     // CASE evaluates a subquery only when it is reached. Without other filters, more than
@@ -652,7 +652,6 @@ export class TraceStore {
    * a lower bound (`probeMatches`, the probe's own count, is one too).
    */
   private async walkCount(sql: Sql, tenantId: string, query: TraceListQuery, probeMatches: number): Promise<number | { atLeast: number }> {
-    checkSort(TRACE_SORT_FIELDS, query.sort, query.order);
     const p = new Params();
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
     const hit = traceSearchClause(p, tenantId, query.search!, { form: 'exists' });
@@ -958,7 +957,7 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
  * anti-join would read every match).
  */
 function firstMatchingBatches(p: Params, tenantId: string, search: string, limit: string): string {
-  const q = `websearch_to_tsquery('english', ${p.add(search)})`;
+  const q = textQuery(p, search);
   return `SELECT m.trace_id FROM (
       SELECT x.trace_id, x.first_step_index FROM aos_step_search x
       WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${q} OFFSET 0) m
@@ -983,7 +982,7 @@ function firstMatchingBatches(p: Params, tenantId: string, search: string, limit
  * listTraces chooses by a bounded probe (docs/benchmarks.md section 2).
  */
 function traceSearchClause(p: Params, tenantId: string, search: string, { form, stepIds }: SearchClauseOptions): string {
-  const q = `websearch_to_tsquery('english', ${p.add(search)})`;
+  const q = textQuery(p, search);
   // Added once, and only if used: PostgreSQL refuses a parameter no placeholder names.
   let tenantParam: string | undefined;
   const tenant = () => (tenantParam ??= p.add(tenantId));
