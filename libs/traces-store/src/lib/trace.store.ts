@@ -559,16 +559,15 @@ export class TraceStore {
    * index), and no id to match.
    */
   private walksReasons(query: TraceListQuery, probe: SearchProbe): boolean {
-    const { search, sort, order, limit, offset, cursor, ...filters } = query;
     return (
       probe.stepRows === 0 &&
       (probe.matches ?? 0) > COUNT_CAP &&
-      traceFilterClauses(new Params(), '', filters).length === 1 &&
-      sort === 'started_at' &&
-      offset === 0 &&
-      !cursor &&
-      limit < this.reasonWalkRows &&
-      !UUID_RE.test((search ?? '').trim())
+      traceFilterClauses(new Params(), '', { ...query, search: undefined }).length === 1 &&
+      query.sort === 'started_at' &&
+      query.offset === 0 &&
+      !query.cursor &&
+      query.limit < this.reasonWalkRows &&
+      !UUID_RE.test((query.search ?? '').trim())
     );
   }
 
