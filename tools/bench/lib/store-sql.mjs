@@ -69,34 +69,43 @@ async function capture(call, answer) {
 /**
  * The statements of TraceStore.listTraces for this query, in order: with a
  * search, the statements before the page (the probe that chooses the search
- * clause's form and may count the page's total, and since session 5 a count
- * from the step matches), each answered by `runProbe(text, params)`, i.e. the
- * real database, so that the captured page and count are the ones the API would
- * run (without it they answer 0); then the page SELECT and, unless a probe
- * counted, the capped count (`count` is then null). The page is answered by
- * `runProbe(text, params, false)` (false: not a probe, not to be timed).
+ * clause's form and may count the page's total, a count from the step matches,
+ * and since session 7 the window form's estimate, window edges and the pages of
+ * windows too small to fill the page), each answered by `runQuery(text, params)`,
+ * i.e. the real database, so that the captured page and count are the ones the
+ * API would run (without it they answer 0), with its time in `ms`; then the
+ * page SELECT that answered (the last) and, unless a probe counted, the capped
+ * count (`count` is then null).
  */
-export async function listTracesSql(tenantId, query, runProbe = null) {
-  // The page: on the traces, or (session 6) on a walk of the violated traces for a term only reasons hold.
+export async function listTracesSql(tenantId, query, runQuery = null) {
+  // A page: on the traces, or (session 6) on a walk of the violated traces for a term only reasons hold.
   const isPage = (text) =>
     /FROM (aos_traces t|\(SELECT w\.\* FROM aos_traces w) WHERE/i.test(text) && /ORDER BY/i.test(text) && !/^\s*SELECT count\(/i.test(text);
   let pageSeen = false;
+  const times = new Map();
   const captured = await capture(
     (store) => store.listTraces(tenantId, query),
     async (text, params) => {
-      // The page is answered by the database too: a walk's page decides whether another page runs.
+      if (/^\s*SET LOCAL /i.test(text)) return [];
+      // Every statement is answered by the database: a walk's or a window's page decides whether another runs.
+      if (runQuery) {
+        const t0 = performance.now();
+        const rows = await runQuery(text, params);
+        times.set(text + JSON.stringify(params), performance.now() - t0);
+        return rows;
+      }
       const after = pageSeen;
       if (isPage(text)) pageSeen = true;
-      if (/^\s*SET LOCAL /i.test(text) || after) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
-      if (runProbe) return runProbe(text, params, !pageSeen);
-      if (pageSeen) return [];
-      return [{ n: 0, step_rows: 0, matches: 0, passing: null }];
+      if (after) return /count\(\*\)/i.test(text) ? [{ n: 0 }] : [];
+      return pageSeen ? [] : [{ n: 0, step_rows: 0, matches: 0, passing: null }];
     },
   );
   // Session settings of the transaction (SET LOCAL synchronize_seqscans = off): the baseline
   // session has them set once (list-queries.mjs), so they are not statements to time.
-  const statements = captured.filter((s) => !/^\s*SET LOCAL /i.test(s.text));
-  const at = statements.findIndex((s) => isPage(s.text));
+  const statements = captured
+    .filter((s) => !/^\s*SET LOCAL /i.test(s.text))
+    .map((s) => ({ ...s, ms: times.get(s.text + JSON.stringify(s.params)) ?? 0 }));
+  const at = statements.findLastIndex((s) => isPage(s.text));
   const probes = statements.slice(0, Math.max(at, 0));
   const count = statements[at + 1] ?? null;
   if (at < 0 || statements.length > at + 2 || (count && !/count\(\*\)/i.test(count.text)) || (!count && probes.length === 0)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, canonicalJson, computeStepHash, hashStepContent, computeTraceHash, type NewStep } from '@aos/logs-domain';
+import { ConflictError, NotFoundError, canonicalJson, computeStepHash, hashStepContent, computeTraceHash, type NewStep, type TraceListQuery } from '@aos/logs-domain';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../testing';
 import { TenantStore } from './tenant.store';
 import { StepSearchIndexer } from './step-search-indexer';
@@ -52,7 +52,15 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     const pageForms = () =>
       statements
         .filter((x) => /^SELECT t\./.test(x.trim()) && /ORDER BY/.test(x))
-        .map((x) => (/EXISTS \(SELECT 1 FROM aos_step_search/.test(x) ? 'exists' : /FROM \(SELECT w\.\* FROM aos_traces w/.test(x) ? 'reasons' : 'union'));
+        .map((x) =>
+          /EXISTS \(SELECT 1 FROM aos_step_search/.test(x)
+            ? 'exists'
+            : /FROM \(SELECT w\.\* FROM aos_traces w/.test(x)
+              ? 'reasons'
+              : /x\.started_at/.test(x)
+                ? 'window'
+                : 'union',
+        );
     // The list's count, or a search's bounded walk of the traces (TraceStore.walkCount).
     const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)/.test(x.trim()));
     return { db, statements, pageForms, counts };
@@ -318,8 +326,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         [tenant, n, agent?.id ?? null, agent?.of[0] ?? 0, agent?.of[1] ?? 1],
       );
       await t.asOwner(
-        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
-         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', $2) FROM aos_traces WHERE tenant_id = $1`,
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', $2), started_at FROM aos_traces WHERE tenant_id = $1`,
         [tenant, text],
       );
     };
@@ -422,8 +430,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       // 700 traces of the agent, each with two matching batches: 1,400 rows, 700 traces.
       await seed(tenant, 700, 'a quokka', { id: agent, of: [1, 1] });
       await t.asOwner(
-        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
-         SELECT tenant_id, trace_id, 5, 9, to_tsvector('english', 'quokka again') FROM aos_traces WHERE tenant_id = $1`,
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, 5, 9, to_tsvector('english', 'quokka again'), started_at FROM aos_traces WHERE tenant_id = $1`,
         [tenant],
       );
       const r = recorder();
@@ -450,8 +458,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         [tenant, agent],
       );
       await t.asOwner(
-        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector)
-         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', CASE WHEN extract(epoch FROM started_at)::bigint % 2 = 0 THEN 'an okapi' ELSE 'a giraffe' END)
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, 0, 4, to_tsvector('english', CASE WHEN extract(epoch FROM started_at)::bigint % 2 = 0 THEN 'an okapi' ELSE 'a giraffe' END), started_at
          FROM aos_traces WHERE tenant_id = $1 ORDER BY started_at`,
         [tenant],
       );
@@ -516,6 +524,81 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       r.statements.length = 0;
       expect(await new TraceStore(r.db, undefined, { reasonWalkRows: 8 }).listTraces(tenant, query)).toEqual(page);
       expect(r.pageForms()).toEqual(['reasons', 'union']);
+    }, 60_000);
+
+    it('pages a moderately common term from time windows of the tenant, the same rows as the per-trace form', async () => {
+      const tenants = new TenantStore(t.db);
+      const tenant = (await tenants.createTenant('windows', 'none')).tenant_id;
+      const other = (await tenants.createTenant('windows-other', 'none')).tenant_id;
+      const agent = randomUUID();
+      // 400 traces, one a second; every tenth holds the term, every second is the agent's.
+      // The other tenant: 3,000 traces in the same seconds (a few with the term), so that
+      // the term is in ~1.2% of the table's search rows: moderately common.
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
+         SELECT gen_random_uuid(), CASE WHEN g <= 400 THEN $1::uuid ELSE $2::uuid END, gen_random_uuid(),
+                CASE WHEN g <= 400 AND g % 2 = 0 THEN $3::uuid ELSE gen_random_uuid() END,
+                timestamptz '2026-04-01T00:00:00Z' + (CASE WHEN g <= 400 THEN g ELSE g % 400 END) * interval '1 second'
+         FROM generate_series(1, 3400) g`,
+        [tenant, other, agent],
+      );
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, 0, 4,
+                to_tsvector('english', CASE WHEN (tenant_id = $1 AND extract(epoch FROM started_at)::bigint % 10 = 0)
+                                              OR (tenant_id = $2 AND extract(epoch FROM started_at)::bigint % 400 = 7) THEN 'a pangolin' ELSE 'a giraffe' END),
+                started_at
+         FROM aos_traces WHERE tenant_id IN ($1, $2)`,
+        [tenant, other],
+      );
+      await t.asOwner(`ANALYZE aos_step_search`);
+      const at = (g: number) => new Date(Date.parse('2026-04-01T00:00:00Z') + g * 1000).toISOString();
+      const pages = async (store: TraceStore, query: TraceListQuery) => {
+        const out: Array<Awaited<ReturnType<TraceStore['listTraces']>>> = [];
+        for (let cursor: string | undefined; ; ) {
+          const page = await store.listTraces(tenant, { ...query, ...(cursor ? { cursor } : {}) });
+          out.push(page);
+          if (!page.next_cursor) return out;
+          cursor = page.next_cursor;
+        }
+      };
+      const r = recorder();
+      const windowed = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindows: [20, 100] });
+      const perTrace = new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchWindows: [] });
+      const query: TraceListQuery = { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'pangolin' };
+      // The first page: 20 traces hold 2 matches, 100 hold 10; a full page from the second window.
+      const first = await windowed.listTraces(tenant, query);
+      expect(first.items.map((x) => x.started_at)).toEqual([400, 390, 380, 370, 360].map(at));
+      expect(r.pageForms()).toEqual(['window', 'window']);
+      // Every page, both orders, with a filter: the same as the per-trace form, this tenant's only.
+      // A page of 50 (51 rows) fills no window of 100 traces (10 matches): the per-trace form answers.
+      for (const [q, last] of [
+        [query, 'window'],
+        [{ ...query, order: 'asc' }, 'window'],
+        [{ ...query, agent_id: agent }, 'window'],
+        [{ ...query, limit: 50 }, 'exists'],
+      ] as Array<[TraceListQuery, string]>) {
+        r.statements.length = 0;
+        const got = await pages(windowed, q);
+        expect(got).toEqual(await pages(perTrace, q));
+        const forms = r.pageForms();
+        expect(forms.slice(0, -1).every((f) => f === 'window')).toBe(true);
+        expect(forms.at(-1)).toBe(last);
+        const found = got.flatMap((p) => p.items);
+        expect(found).toHaveLength(40);
+        expect(found.every((x) => x.tenant_id === tenant)).toBe(true);
+      }
+      // No window fills the page (20 traces hold 2 matches): the per-trace form answers.
+      r.statements.length = 0;
+      const short = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindows: [20] });
+      expect(await short.listTraces(tenant, query)).toEqual(first);
+      expect(r.pageForms()).toEqual(['window', 'exists']);
+      // Offset paging, another sort, or a term the planner expects in most rows: not windowed.
+      r.statements.length = 0;
+      expect(await windowed.listTraces(tenant, { ...query, offset: 5 })).toEqual(await perTrace.listTraces(tenant, { ...query, offset: 5 }));
+      await windowed.listTraces(tenant, { ...query, sort: 'total_tokens' });
+      await windowed.listTraces(tenant, { ...query, search: 'giraffe' });
+      expect(r.pageForms()).toEqual(['exists', 'exists', 'exists']);
     }, 60_000);
   });
 

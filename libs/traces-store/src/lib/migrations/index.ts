@@ -12,6 +12,7 @@ import { DropUnusedSystemLogIndex1769800000000 } from './1769800000000-drop-unus
 import { StepSearchPurgeTurns1769900000000 } from './1769900000000-step-search-purge-turns';
 import { StepContentAsHashedText1770000000000 } from './1770000000000-step-content-as-hashed-text';
 import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper-system-log-search-rows';
+import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   StepSearchPurgeTurns1769900000000,
   StepContentAsHashedText1770000000000,
   CheaperSystemLogSearchRows1770100000000,
+  StepSearchStartedAt1770200000000,
 ];
