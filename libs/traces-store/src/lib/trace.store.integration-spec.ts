@@ -532,21 +532,22 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const other = (await tenants.createTenant('windows-other', 'none')).tenant_id;
       const agent = randomUUID();
       // 400 traces, one a second; every tenth holds the term, every second is the agent's.
-      // The other tenant: 3,000 traces in the same seconds (a few with the term), so that
-      // the term is in ~1.2% of the table's search rows: moderately common.
+      // The other tenant: 10,000 traces in the same seconds (a few with the term), so that
+      // the term is in ~0.4% of the table's search rows: moderately common.
       await t.asOwner(
         `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
          SELECT gen_random_uuid(), CASE WHEN g <= 400 THEN $1::uuid ELSE $2::uuid END, gen_random_uuid(),
                 CASE WHEN g <= 400 AND g % 2 = 0 THEN $3::uuid ELSE gen_random_uuid() END,
                 timestamptz '2026-04-01T00:00:00Z' + (CASE WHEN g <= 400 THEN g ELSE g % 400 END) * interval '1 second'
-         FROM generate_series(1, 3400) g`,
+         FROM generate_series(1, 10400) g`,
         [tenant, other, agent],
       );
       await t.asOwner(
         `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
          SELECT tenant_id, trace_id, 0, 4,
                 to_tsvector('english', CASE WHEN (tenant_id = $1 AND extract(epoch FROM started_at)::bigint % 10 = 0)
-                                              OR (tenant_id = $2 AND extract(epoch FROM started_at)::bigint % 400 = 7) THEN 'a pangolin' ELSE 'a giraffe' END),
+                                              OR (tenant_id = $2 AND extract(epoch FROM started_at)::bigint % 400 = 7 AND left(trace_id::text, 1) = 'a')
+                                         THEN 'a pangolin' ELSE 'a giraffe' END),
                 started_at
          FROM aos_traces WHERE tenant_id IN ($1, $2)`,
         [tenant, other],
@@ -563,15 +564,16 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         }
       };
       const r = recorder();
-      const windowed = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindows: [20, 100] });
-      const perTrace = new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchWindows: [] });
+      const windowed = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindowFirst: 20, searchWindowMax: 100 });
+      const perTrace = new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchWindowMax: 0 });
       const query: TraceListQuery = { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'pangolin' };
-      // The first page: 20 traces hold 2 matches, 100 hold 10; a full page from the second window.
+      // The first page: 20 traces hold 2 matches, which predict 6 rows in 60 traces; the
+      // next window takes half again as many (90, with 9 matches): a full page.
       const first = await windowed.listTraces(tenant, query);
       expect(first.items.map((x) => x.started_at)).toEqual([400, 390, 380, 370, 360].map(at));
       expect(r.pageForms()).toEqual(['window', 'window']);
       // Every page, both orders, with a filter: the same as the per-trace form, this tenant's only.
-      // A page of 50 (51 rows) fills no window of 100 traces (10 matches): the per-trace form answers.
+      // A page of 50 (51 rows) fills no window up to 100 traces (10 matches): the per-trace form answers.
       for (const [q, last] of [
         [query, 'window'],
         [{ ...query, order: 'asc' }, 'window'],
@@ -590,7 +592,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       }
       // No window fills the page (20 traces hold 2 matches): the per-trace form answers.
       r.statements.length = 0;
-      const short = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindows: [20] });
+      const short = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchWindowFirst: 20, searchWindowMax: 20 });
       expect(await short.listTraces(tenant, query)).toEqual(first);
       expect(r.pageForms()).toEqual(['window', 'exists']);
       // Offset paging, another sort, or a term the planner expects in most rows: not windowed.

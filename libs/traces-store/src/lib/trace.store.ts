@@ -122,8 +122,10 @@ export interface TraceStoreOptions {
   searchCountWalk?: number;
   /** Override of REASON_WALK_ROWS (likewise). */
   reasonWalkRows?: number;
-  /** Override of SEARCH_WINDOWS (likewise). */
-  searchWindows?: readonly number[];
+  /** Override of SEARCH_WINDOW_FIRST (likewise). */
+  searchWindowFirst?: number;
+  /** Override of SEARCH_WINDOW_MAX (likewise; 0: no window form). */
+  searchWindowMax?: number;
 }
 
 /**
@@ -135,20 +137,24 @@ export const REASON_WALK_ROWS = 2_000;
 
 /**
  * The passing traces, from the page's start in `started_at` order, whose time
- * window a moderately common term's page reads (see TraceStore.windowPage),
- * widened in turn until the page fills; past the last, the per-trace EXISTS.
- * For a term in 1 of 500 steps the first window holds ~80 matching traces.
+ * window a moderately common term's page reads first (see TraceStore.windowPage).
+ * A window that does not fill the page sizes the next from the matches it held
+ * (half again what they predict), at most 16 times larger and at most
+ * SEARCH_WINDOW_MAX; past that, the per-trace EXISTS form.
  */
-export const SEARCH_WINDOWS: readonly number[] = [4_000, 32_000, 256_000];
+export const SEARCH_WINDOW_FIRST = 4_000;
+export const SEARCH_WINDOW_MAX = 256_000;
 
 /**
  * A common term takes the window form when the planner expects it in at most
  * this share of the step-search rows and in at most WINDOW_MAX_MATCHES rows of
- * the table: the window reads the term's whole posting list (~0.6 us a row on
- * the bench VM) to skip testing trace after trace. A commoner term fills its
- * page within a few hundred traces of the EXISTS walk.
+ * the table: the window reads the term's whole posting list (~0.3 to 0.6 us a
+ * row on the bench VMs) to skip testing trace after trace (~3 to 10 us each).
+ * A term in 1% of the rows (2% of traces) fills its page sooner by the EXISTS
+ * walk (~2,500 traces): 10 ms against the window's 20 on the bench (session 7);
+ * one in 0.2% (0.4% of traces) takes 34 ms by the walk, 7 by the window.
  */
-const WINDOW_MAX_SHARE = 0.02;
+const WINDOW_MAX_SHARE = 0.006;
 const WINDOW_MAX_MATCHES = 60_000;
 
 type SearchForm = 'union' | 'exists';
@@ -158,6 +164,8 @@ interface SearchProbe {
   stepRows: number;
   matches: number | null;
   passing: number | null;
+  /** The planner's count of step-search rows, all tenants (pg_class.reltuples; 0 or less: never counted). */
+  searchRows: number;
 }
 
 /**
@@ -194,7 +202,8 @@ export class TraceStore {
   private readonly searchProbeLimit: number;
   private readonly searchCountWalk: number;
   private readonly reasonWalkRows: number;
-  private readonly searchWindows: readonly number[];
+  private readonly searchWindowFirst: number;
+  private readonly searchWindowMax: number;
 
   constructor(
     private readonly db: Database,
@@ -208,10 +217,10 @@ export class TraceStore {
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
     }
-    this.searchWindows = options.searchWindows ?? SEARCH_WINDOWS;
-    if (!this.searchWindows.every((k, i, all) => Number.isInteger(k) && k > 0 && (i === 0 || k > all[i - 1]))) {
-      throw new Error('searchWindows must be increasing positive integers');
-    }
+    this.searchWindowFirst = options.searchWindowFirst ?? SEARCH_WINDOW_FIRST;
+    this.searchWindowMax = options.searchWindowMax ?? SEARCH_WINDOW_MAX;
+    if (!Number.isInteger(this.searchWindowFirst) || this.searchWindowFirst < 1) throw new Error('searchWindowFirst must be a positive integer');
+    if (!Number.isInteger(this.searchWindowMax) || this.searchWindowMax < 0) throw new Error('searchWindowMax must be a non-negative integer');
   }
 
   async createTrace(tenantId: string, input: NewTrace): Promise<CreateTraceResult> {
@@ -573,7 +582,7 @@ export class TraceStore {
         const walked = await page(walk, p, [`t.reason_search @@ ${textQuery(p, query.search!)}`]);
         if (walked.next_cursor) return walked;
       }
-      if (common && this.windowed(query) && (await this.moderatelyCommon(sql, query.search!))) {
+      if (common && this.windowed(query) && (await this.moderatelyCommon(sql, query.search!, probe.searchRows))) {
         const windowed = await this.windowPage(sql, tenantId, query, page);
         if (windowed) return windowed;
       }
@@ -584,16 +593,19 @@ export class TraceStore {
 
   /** Whether a common term's page may come from time windows: `started_at` order, keyset or first page, no id to match. */
   private windowed(query: TraceListQuery): boolean {
-    return query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !UUID_RE.test((query.search ?? '').trim());
+    return (
+      this.searchWindowMax > 0 && query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !UUID_RE.test((query.search ?? '').trim())
+    );
   }
 
   /**
    * Whether the planner expects the term in few enough step-search rows for the
-   * window form (WINDOW_MAX_SHARE, WINDOW_MAX_MATCHES). Its statistics know each
-   * common lexeme's frequency (and call any other rare); no rows are read. Under
-   * row-level security both estimates carry the tenant's share, which cancels.
+   * window form (WINDOW_MAX_SHARE, WINDOW_MAX_MATCHES of the table's `searchRows`).
+   * Its statistics know each common lexeme's frequency (and put any other below
+   * the least of them); no rows are read. Under row-level security both
+   * estimates carry the tenant's share, which cancels.
    */
-  private async moderatelyCommon(sql: Sql, search: string): Promise<boolean> {
+  private async moderatelyCommon(sql: Sql, search: string, searchRows: number): Promise<boolean> {
     const p = new Params();
     const [plan] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { Plans: Array<{ 'Plan Rows': number }> } }> }>(
       `EXPLAIN (FORMAT JSON) SELECT 1 FROM aos_step_search x WHERE x.search_vector @@ ${textQuery(p, search)}
@@ -601,15 +613,14 @@ export class TraceStore {
       p.values,
     );
     const [matching, all] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
-    const [{ rows }] = await sql.query<{ rows: number }>(`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'aos_step_search'::regclass`);
-    if (!(all > 0) || !(rows > 0)) return false;
+    if (!(all > 0) || !(searchRows > 0)) return false;
     const share = matching / all;
-    return share <= WINDOW_MAX_SHARE && share * rows <= WINDOW_MAX_MATCHES;
+    return share <= WINDOW_MAX_SHARE && share * searchRows <= WINDOW_MAX_MATCHES;
   }
 
   /**
    * A moderately common term's page from a time window: the next k passing
-   * traces in page order (SEARCH_WINDOWS) bound the window's far end; the term's
+   * traces in page order (SEARCH_WINDOW_FIRST, ...) bound the window's far end; the term's
    * step-search rows inside it come from the GIN bitmap ANDed with the tenant's
    * rows in that time range (`aos_step_search_started_idx`), so only matches are
    * read. Every trace past the window comes after every trace in it, so a full
@@ -625,7 +636,7 @@ export class TraceStore {
     // listPage checks the cursor (and refuses a bad one); here it only bounds the window.
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort, query.order) : undefined;
     if (cursor && (typeof cursor.value !== 'string' || !isRfc3339(cursor.value))) return undefined;
-    for (const k of this.searchWindows) {
+    for (let k = Math.min(this.searchWindowFirst, this.searchWindowMax); ; ) {
       const e = new Params();
       const ahead = traceFilterClauses(e, tenantId, { ...query, search: undefined });
       if (cursor) ahead.push(`(t.started_at, t.trace_id) ${desc ? '<' : '>'} (${e.add(cursor.value)}::timestamptz, ${e.add(cursor.id)}::uuid)`);
@@ -649,9 +660,10 @@ export class TraceStore {
       );
       const found = await page('aos_traces t', p, where);
       // Short of k traces, the window held every one left.
-      if (found.next_cursor || n < k) return found;
+      if (found.next_cursor || n < k || k >= this.searchWindowMax) return found.next_cursor || n < k ? found : undefined;
+      const predicted = Math.ceil((1.5 * k * (query.limit + 1)) / Math.max(found.items.length, 1));
+      k = Math.min(Math.max(predicted, 2 * k), 16 * k, this.searchWindowMax);
     }
-    return undefined;
   }
 
   /**
@@ -699,7 +711,7 @@ export class TraceStore {
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
     // CASE evaluates a subquery only when it is reached. Without other filters, more than
     // COUNT_CAP distinct traces among the step matches pass the cap without reading a trace.
-    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null }>(
+    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null; search_rows: number }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
        SELECT st.n AS step_rows,
               CASE WHEN ${others.length === 1} AND st.traces > ${COUNT_CAP} THEN st.traces
@@ -709,11 +721,12 @@ export class TraceStore {
               CASE WHEN st.n >= ${limit} AND ${others.length > 1} THEN
                 (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE}) x
                  JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
-              END AS passing
+              END AS passing,
+              (SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = 'aos_step_search'::regclass) AS search_rows
        FROM (SELECT count(*)::int AS n, count(DISTINCT s.trace_id)::int AS traces FROM s) st`,
       p.values,
     );
-    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing };
+    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing, searchRows: row.search_rows };
   }
 
   /**

@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Each step-search row carries its trace's `started_at` (immutable, so the copy
- * never goes stale), indexed with the tenant. A search for a moderately common
+ * never goes stale), indexed (with the tenant). A search for a moderately common
  * term then reads the page's time window of the tenant's rows ANDed with the
  * term's GIN bitmap, instead of testing trace after trace in page order: for a
  * term in 1 of 500 steps, the tenant's newest 4,000 traces hold ~80 matches, and
@@ -19,7 +19,11 @@ export class StepSearchStartedAt1770200000000 implements MigrationInterface {
 ALTER TABLE aos_step_search ADD COLUMN started_at timestamptz(3);
 UPDATE aos_step_search x SET started_at = t.started_at FROM aos_traces t WHERE t.trace_id = x.trace_id;
 ALTER TABLE aos_step_search ALTER COLUMN started_at SET NOT NULL;
-CREATE INDEX aos_step_search_started_idx ON aos_step_search (tenant_id, started_at);
+-- Time first: an index led by the tenant would be the cheaper tenant bitmap for every other
+-- search of the table, and with it the planner drops the plain GIN bitmap a LIMIT-ed probe
+-- needs for a sequential scan (0.15 s where the bitmap takes 20 ms). The tenant is checked
+-- in the index.
+CREATE INDEX aos_step_search_started_idx ON aos_step_search (started_at, tenant_id);
 
 CREATE OR REPLACE FUNCTION aos_index_step_search(p_limit integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
