@@ -351,6 +351,7 @@ function cases(ctx) {
     { name: 'search "refund" + agent_id (cycling)', q: (k) => ({ search: 'refund', agent_id: agents[k % agents.length] }) },
     { name: 'search "chargeback" + status=completed (85%)', q: () => ({ search: 'chargeback', status: 'completed' }) },
     { name: 'search "chargeback" + status=failed (7%)', q: () => ({ search: 'chargeback', status: 'failed' }) },
+    { name: 'search "quetzal" + status=failed (7%)', q: () => ({ search: 'quetzal', status: 'failed' }) },
     { name: `deep: pages 1-${args.pages} by cursor (started_at desc)`, deep: true, q: () => ({}) },
     { name: `deep: pages 1-${args.pages} by cursor, sort=total_tokens`, deep: true, q: () => ({ sort: 'total_tokens' }) },
     { name: `deep: pages 1-${args.pages} by cursor, agent_id`, deep: true, q: () => ({ agent_id: agents[0] }) },
