@@ -157,6 +157,17 @@ export const SEARCH_WINDOW_MAX = 256_000;
 const WINDOW_MAX_SHARE = 0.006;
 const WINDOW_MAX_MATCHES = 60_000;
 
+/**
+ * A moderately common term under other filters takes the union form when the
+ * planner expects at most this many of its step-search rows in the table (all
+ * tenants': the GIN bitmap's heap reads; only the tenant's traces are then
+ * read), where a window sized in passing traces spans every trace of its time
+ * range. "quetzal" (4,056 rows, 2,230 the tenant's; estimated 10,000) under
+ * status=failed (7%): 15 ms, against 60 ms by windows and 110 ms by the walk
+ * (docs/benchmarks.md section 2, session 7).
+ */
+const UNION_MAX_MATCHES = 12_000;
+
 type SearchForm = 'union' | 'exists';
 
 /** What a search's probe found (see TraceStore.probeSearch). */
@@ -582,40 +593,48 @@ export class TraceStore {
         const walked = await page(walk, p, [`t.reason_search @@ ${textQuery(p, query.search!)}`]);
         if (walked.next_cursor) return walked;
       }
-      if (common && this.windowed(query) && (await this.moderatelyCommon(sql, query.search!, probe.searchRows))) {
+      const form = common ? await this.commonTermForm(sql, query, probe) : 'union';
+      if (form === 'window') {
         const windowed = await this.windowPage(sql, tenantId, query, page);
         if (windowed) return windowed;
       }
       const p = new Params();
-      return page('aos_traces t', p, traceFilterClauses(p, tenantId, query, { form: common ? 'exists' : 'union' }));
+      return page('aos_traces t', p, traceFilterClauses(p, tenantId, query, { form: form === 'union' ? 'union' : 'exists' }));
     });
   }
 
   /** Whether a common term's page may come from time windows: `started_at` order, keyset or first page, no id to match. */
   private windowed(query: TraceListQuery): boolean {
-    return (
-      this.searchWindowMax > 0 && query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !UUID_RE.test((query.search ?? '').trim())
-    );
+    return query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !UUID_RE.test((query.search ?? '').trim());
   }
 
   /**
-   * Whether the planner expects the term in few enough step-search rows for the
-   * window form (WINDOW_MAX_SHARE, WINDOW_MAX_MATCHES of the table's `searchRows`).
-   * Its statistics know each common lexeme's frequency (and put any other below
-   * the least of them); no rows are read. Under row-level security both
-   * estimates carry the tenant's share, which cancels.
+   * The page's form for a term the probe found common. The planner's statistics
+   * tell how common: they know each frequent lexeme's share (and put any other
+   * below the least of them); no rows are read. A term in at most
+   * WINDOW_MAX_SHARE of the step-search rows (and WINDOW_MAX_MATCHES of the
+   * table's `searchRows`) is moderately common: under other filters, with at most
+   * UNION_MAX_MATCHES expected in the table, the union form (all the tenant's,
+   * then the filters) costs least; else time windows where the sort allows. Any
+   * commoner term fills its page soonest by the per-trace walk.
    */
-  private async moderatelyCommon(sql: Sql, search: string, searchRows: number): Promise<boolean> {
+  private async commonTermForm(sql: Sql, query: TraceListQuery, probe: SearchProbe): Promise<SearchForm | 'window'> {
+    if (this.searchWindowMax === 0 || !(probe.searchRows > 0)) return 'exists';
     const p = new Params();
     const [plan] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { Plans: Array<{ 'Plan Rows': number }> } }> }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 FROM aos_step_search x WHERE x.search_vector @@ ${textQuery(p, search)}
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM aos_step_search x WHERE x.search_vector @@ ${textQuery(p, query.search!)}
        UNION ALL SELECT 1 FROM aos_step_search y`,
       p.values,
     );
-    const [matching, all] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
-    if (!(all > 0) || !(searchRows > 0)) return false;
-    const share = matching / all;
-    return share <= WINDOW_MAX_SHARE && share * searchRows <= WINDOW_MAX_MATCHES;
+    // Under row-level security both estimates carry the same guess of the tenant's share:
+    // their ratio is the term's. (The guess is no measure of this tenant's rows.)
+    const [matching, rows] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
+    const share = rows > 0 ? matching / rows : 1;
+    const inTable = share * probe.searchRows;
+    if (share > WINDOW_MAX_SHARE || inTable > WINDOW_MAX_MATCHES) return 'exists';
+    const filtered = traceFilterClauses(new Params(), '', { ...query, search: undefined }).length > 1;
+    if (filtered && inTable <= UNION_MAX_MATCHES) return 'union';
+    return this.windowed(query) ? 'window' : 'exists';
   }
 
   /**
