@@ -124,7 +124,7 @@ export interface TraceStoreOptions {
   reasonWalkRows?: number;
   /** Override of SEARCH_WINDOW_FIRST (likewise). */
   searchWindowFirst?: number;
-  /** Override of SEARCH_WINDOW_MAX (likewise; 0: no window form). */
+  /** Override of SEARCH_WINDOW_MAX (likewise; 0: a common term always takes the per-trace walk). */
   searchWindowMax?: number;
 }
 
@@ -152,7 +152,7 @@ export const SEARCH_WINDOW_MAX = 256_000;
  * row on the bench VMs) to skip testing trace after trace (~3 to 10 us each).
  * A term in 1% of the rows (2% of traces) fills its page sooner by the EXISTS
  * walk (~2,500 traces): 10 ms against the window's 20 on the bench (session 7);
- * one in 0.2% (0.4% of traces) takes 34 ms by the walk, 7 by the window.
+ * one in 0.2% (0.4% of traces) takes 30 ms by the walk, 15 by two windows.
  */
 const WINDOW_MAX_SHARE = 0.006;
 const WINDOW_MAX_MATCHES = 60_000;
