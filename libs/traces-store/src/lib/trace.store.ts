@@ -605,7 +605,7 @@ export class TraceStore {
 
   /** Whether a common term's page may come from time windows: `started_at` order, keyset or first page, no id to match. */
   private windowed(query: TraceListQuery): boolean {
-    return query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !UUID_RE.test((query.search ?? '').trim());
+    return query.sort === 'started_at' && (query.offset === 0 || !!query.cursor) && !isUuidTerm(query);
   }
 
   /**
@@ -632,8 +632,7 @@ export class TraceStore {
     const share = rows > 0 ? matching / rows : 1;
     const inTable = share * probe.searchRows;
     if (share > WINDOW_MAX_SHARE || inTable > WINDOW_MAX_MATCHES) return 'exists';
-    const filtered = traceFilterClauses(new Params(), '', { ...query, search: undefined }).length > 1;
-    if (filtered && inTable <= UNION_MAX_MATCHES) return 'union';
+    if (hasOtherFilters(query) && inTable <= UNION_MAX_MATCHES) return 'union';
     return this.windowed(query) ? 'window' : 'exists';
   }
 
@@ -695,12 +694,12 @@ export class TraceStore {
     return (
       probe.stepRows === 0 &&
       (probe.matches ?? 0) > COUNT_CAP &&
-      traceFilterClauses(new Params(), '', { ...query, search: undefined }).length === 1 &&
+      !hasOtherFilters(query) &&
       query.sort === 'started_at' &&
       query.offset === 0 &&
       !query.cursor &&
       query.limit < this.reasonWalkRows &&
-      !UUID_RE.test((query.search ?? '').trim())
+      !isUuidTerm(query)
     );
   }
 
@@ -1074,6 +1073,16 @@ function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search
   if (f.end_time) where.push(`t.started_at < ${p.add(f.end_time)}`);
   if (f.search) where.push(traceSearchClause(p, tenantId, f.search, search));
   return where;
+}
+
+/** Whether any filter but the search term is set (the tenant's clause aside). */
+function hasOtherFilters(query: TraceFilters): boolean {
+  return traceFilterClauses(new Params(), '', { ...query, search: undefined }).length > 1;
+}
+
+/** Whether the search term is a UUID, matched against the id columns too. */
+function isUuidTerm(query: TraceFilters): boolean {
+  return UUID_RE.test((query.search ?? '').trim());
 }
 
 async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncIterable<B> {
