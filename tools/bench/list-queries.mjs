@@ -374,23 +374,23 @@ function storeQuery(q, cursor) {
 
 async function timeSql(sqlc, tenantId, q, cursor) {
   // A search first runs TraceStore's probes (timed while captured: they are part of the SQL cost).
-  const { probes, page, count } = await listTracesSql(tenantId, storeQuery(q, cursor), async (text, params) => (await sqlc.query(text, params)).rows);
+  const { probes, page, counts } = await listTracesSql(tenantId, storeQuery(q, cursor), async (text, params) => (await sqlc.query(text, params)).rows);
   const probeMs = probes.reduce((sum, s) => sum + s.ms, 0);
   const t0 = performance.now();
   const rows = await sqlc.query(page.text, page.params);
   const t1 = performance.now();
-  if (count) await sqlc.query(count.text, count.params);
+  for (const count of counts) await sqlc.query(count.text, count.params);
   const t2 = performance.now();
   return { ms: probeMs + t2 - t0, probeMs, pageMs: t1 - t0, countMs: t2 - t1, ids: rows.rows.slice(0, args.limit).map((r) => r.trace_id) };
 }
 
 async function explain(sqlc, tenantId, q, cursor) {
-  const { probes, page, count } = await listTracesSql(tenantId, storeQuery(q, cursor), async (text, params) => (await sqlc.query(text, params)).rows);
+  const { probes, page, counts } = await listTracesSql(tenantId, storeQuery(q, cursor), async (text, params) => (await sqlc.query(text, params)).rows);
   const run = async (s) => (await sqlc.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.text}`, s.params)).rows.map((r) => r['QUERY PLAN']).join('\n');
   const probePlans = [];
   // The window form's planner estimate is an EXPLAIN already: its plan is its answer.
   for (const probe of probes) probePlans.push(/^\s*EXPLAIN/i.test(probe.text) ? '(an estimate: nothing run)' : await run(probe));
-  return { ...(probes.length ? { probe_sql: probes.map((x) => x.text.replace(/\s+/g, ' ')).join('\n'), probe_plan: probePlans.join('\n') } : {}), page_sql: page.text.replace(/\s+/g, ' '), page_params: page.params, page_plan: await run(page), count_sql: count ? count.text.replace(/\s+/g, ' ') : '(counted by the probe)', count_plan: count ? await run(count) : '' };
+  return { ...(probes.length ? { probe_sql: probes.map((x) => x.text.replace(/\s+/g, ' ')).join('\n'), probe_plan: probePlans.join('\n') } : {}), page_sql: page.text.replace(/\s+/g, ' '), page_params: page.params, page_plan: await run(page), count_sql: counts.length ? counts.map((c) => c.text.replace(/\s+/g, ' ')).join('\n') : '(counted by the probe or the page)', count_plan: (await Promise.all(counts.map(run))).join('\n') };
 }
 
 async function runCase(c, client, sqlc, tenantId) {

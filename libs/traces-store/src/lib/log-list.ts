@@ -64,7 +64,7 @@ export interface ListSpec<S extends string> {
    * when counting exactly would have cost more than the page (the total is then
    * inexact, and at least what the page itself shows).
    */
-  knownCount?: number | { atLeast: number };
+  knownCount?: PageCount;
 }
 
 /** The paging fields of a list query, as ListSpec takes them. */
@@ -78,6 +78,21 @@ export function checkSort<S extends string>(sortFields: readonly S[], sort: S, o
   if (!SORT_ORDERS.includes(order)) throw ValidationError.field('order', `must be one of ${SORT_ORDERS.join(', ')}`);
 }
 
+/** A capped count: min(total, COUNT_CAP + 1), or `atLeast`, a lower bound (the total is then inexact). */
+export type PageCount = number | { atLeast: number };
+
+/** What a page statement read, before its count: the rows, up to `limit + 1` in page order. */
+export interface PageRead {
+  rows: Record<string, any>[];
+  limit: number;
+  /** Rows that precede the page (the offset, or the cursor's position). */
+  position: number;
+  /** Whether a cursor placed the page (its position is then the one the cursor carries). */
+  keyset: boolean;
+  /** The count statement's parameters: the filters' own, without the page's. */
+  countParams: unknown[];
+}
+
 /**
  * One page of a list and its capped count, in `sql` (one transaction): keyset
  * paging on (sort column, id) with a cursor, else offset paging (DESIGN.md 5).
@@ -87,42 +102,60 @@ export async function listPage<S extends string, T extends object>(
   spec: ListSpec<S>,
   map: (row: Record<string, any>) => T,
 ): Promise<Page<T>> {
+  return finishPage(sql, spec, await readPage(sql, spec), map);
+}
+
+/** The page statement of listPage alone (a caller that counts from what the page read finishes it with finishPage). */
+export async function readPage<S extends string>(sql: Sql, spec: ListSpec<S>): Promise<PageRead> {
   const { params: p, sort, order, limit, offset } = spec;
   checkSort(spec.sortFields, sort, order);
   if (!Number.isInteger(limit) || limit < 1) throw ValidationError.field('limit', 'must be a positive integer');
   if (!Number.isInteger(offset) || offset < 0) throw ValidationError.field('offset', 'must be a non-negative integer');
-  const id = spec.idColumn ?? 'log_id';
-  const col = (name: string) => (spec.alias ? `${spec.alias}."${name}"` : `"${name}"`);
-  const isTimestamp = (spec.timestampFields ?? spec.sortFields).includes(sort);
-
-  const filterSql = spec.where.join(' AND ');
+  const id = idColumn(spec);
   const countParams = [...p.values];
   const keyset = [...spec.where];
   let position = offset;
   if (spec.cursor) {
     const c = decodeCursor(spec.cursor, sort, order);
-    const valid = isTimestamp ? typeof c.value === 'string' && isRfc3339(c.value) : typeof c.value === 'number';
+    const valid = isTimestampSort(spec) ? typeof c.value === 'string' && isRfc3339(c.value) : typeof c.value === 'number';
     if (!valid) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
-    const value = isTimestamp ? `${p.add(c.value)}::timestamptz` : p.add(c.value);
-    keyset.push(`(${col(sort)}, ${col(id)}) ${order === 'asc' ? '>' : '<'} (${value}, ${p.add(c.id)}::uuid)`);
+    const value = isTimestampSort(spec) ? `${p.add(c.value)}::timestamptz` : p.add(c.value);
+    keyset.push(`(${column(spec, sort)}, ${id}) ${order === 'asc' ? '>' : '<'} (${value}, ${p.add(c.id)}::uuid)`);
     position = c.position;
   }
   // With a cursor, `offset` is ignored (DESIGN.md 8).
   const offsetSql = spec.cursor ? '' : `OFFSET ${p.add(offset)}`;
   const rows = await sql.query(
     `SELECT ${spec.columns} FROM ${spec.table} WHERE ${keyset.join(' AND ')}
-     ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
+     ORDER BY ${column(spec, sort)} ${order}, ${id} ${order} LIMIT ${p.add(limit + 1)} ${offsetSql}`,
     p.values,
   );
+  return { rows, limit, position, keyset: !!spec.cursor, countParams };
+}
+
+/**
+ * A page from what readPage read and its count: `count` when the caller made
+ * one, else `spec.knownCount`, else the capped count statement.
+ */
+export async function finishPage<S extends string, T extends object>(
+  sql: Sql,
+  spec: ListSpec<S>,
+  read: PageRead,
+  map: (row: Record<string, any>) => T,
+  count?: PageCount,
+): Promise<Page<T>> {
+  const { sort, order } = spec;
+  const { rows, limit, position } = read;
+  const id = idColumn(spec);
   // The count only needs min(total, COUNT_CAP + 1). By default it walks the page's own
   // order: without it the planner may pick a sequential scan that meets the 1,001
   // matches only after millions of rows. `unorderedCountWhere` opts out (see ListSpec).
   const countSql = spec.unorderedCountWhere
     ? `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${spec.unorderedCountWhere.join(' AND ')}
        LIMIT ${COUNT_CAP + 1}) x`
-    : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${filterSql}
-       ORDER BY ${col(sort)} ${order}, ${col(id)} ${order} LIMIT ${COUNT_CAP + 1}) x`;
-  const n = spec.knownCount ?? (await sql.query<{ n: number }>(countSql, countParams))[0].n;
+    : `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${spec.table} WHERE ${spec.where.join(' AND ')}
+       ORDER BY ${column(spec, sort)} ${order}, ${id} ${order} LIMIT ${COUNT_CAP + 1}) x`;
+  const n = count ?? spec.knownCount ?? (await sql.query<{ n: number }>(countSql, read.countParams))[0].n;
   const items = rows.slice(0, limit).map(map);
   const last = rows[Math.min(rows.length, limit) - 1] as Record<string, any> | undefined;
   // A lower bound is at least the rows up to this page's end, and one more if a next page exists.
@@ -130,6 +163,7 @@ export async function listPage<S extends string, T extends object>(
     typeof n === 'number'
       ? { total: n, exact: n <= COUNT_CAP }
       : { total: Math.max(n.atLeast, position + items.length + (rows.length > limit ? 1 : 0)), exact: false };
+  const idName = spec.idColumn ?? 'log_id';
   return {
     items,
     total: Math.min(counted.total, COUNT_CAP),
@@ -140,12 +174,24 @@ export async function listPage<S extends string, T extends object>(
         ? encodeCursor({
             sort,
             order,
-            value: isTimestamp ? new Date(last[sort]).toISOString() : Number(last[sort]),
-            id: last[id],
+            value: isTimestampSort(spec) ? new Date(last[sort]).toISOString() : Number(last[sort]),
+            id: last[idName],
             position: position + items.length,
           })
         : null,
   };
+}
+
+function idColumn<S extends string>(spec: ListSpec<S>): string {
+  return column(spec, spec.idColumn ?? 'log_id');
+}
+
+function column<S extends string>(spec: ListSpec<S>, name: string): string {
+  return spec.alias ? `${spec.alias}."${name}"` : `"${name}"`;
+}
+
+function isTimestampSort<S extends string>(spec: ListSpec<S>): boolean {
+  return (spec.timestampFields ?? spec.sortFields).includes(spec.sort);
 }
 
 /** A single-token term that looks like an id (a UUID, or e.g. `req-7f3a9c12`): matched exactly against id columns too. */

@@ -61,8 +61,9 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
                 ? 'window'
                 : 'union',
         );
-    // The list's count, or a search's bounded walk of the traces (TraceStore.walkCount).
-    const counts = () => statements.filter((x) => /^SELECT count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)/.test(x.trim()));
+    // The list's count, or a search's bounded walk of the traces (TraceStore.countFromPage, walkHits).
+    const counts = () =>
+      statements.filter((x) => /^SELECT (count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)|d\.n, count\(w\.hit\))/.test(x.trim()));
     return { db, statements, pageForms, counts };
   };
 
@@ -346,12 +347,18 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect(page.items[0].started_at).toBe('2026-04-01T00:20:00.000Z');
       expect(r.pageForms()).toEqual(['exists']);
       expect(r.counts()).toEqual([]);
-      // With a filter that few of the probe's traces pass, the probe cannot tell: the count runs.
+      // With a filter that few of the probe's traces pass, the probe cannot tell; a first page
+      // short of its limit read every match, which is the count.
       r.statements.length = 0;
       const filtered = await withRecorder.listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi', agent_id: agent });
       expect(filtered.total).toBe(2);
       expect(filtered.total_exact).toBe(true);
       expect(filtered.items.map((x) => x.agent_id)).toEqual([agent, agent]);
+      expect(r.counts()).toEqual([]);
+      // Full, the page is where the count's walk starts: one statement, and the same total.
+      r.statements.length = 0;
+      const one = await withRecorder.listTraces(tenant, { limit: 1, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi', agent_id: agent });
+      expect(one).toMatchObject({ total: 2, total_exact: true, items: [filtered.items[0]] });
       expect(r.counts()).toHaveLength(1);
       expect(r.statements.some((x) => /JOIN aos_traces t ON t.trace_id = m.trace_id/.test(x))).toBe(false);
     }, 60_000);
@@ -413,13 +420,18 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect(byAgent.items.map((x) => x.trace_id)).toEqual([many.trace_id]);
       expect(byAgent.total).toBe(1);
       expect(r.counts()).toEqual([]);
-      // At a limit of 3 it is common and the probe's two traces do not pass the cap: the count runs, and agrees.
+      // At a limit of 3 it is common and the probe's two traces do not pass the cap: the count
+      // comes from the page (which read every match), or from a walk after it, and agrees.
       r.statements.length = 0;
       const three = new TraceStore(r.db, undefined, { searchProbeLimit: 3 });
       const again = await three.listTraces(tenant, { limit: 10, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
       expect(again.items).toEqual(page.items);
       expect(again.total).toBe(2);
       expect(r.pageForms()).toEqual(['exists']);
+      expect(r.counts()).toEqual([]);
+      r.statements.length = 0;
+      const first = await three.listTraces(tenant, { limit: 1, offset: 0, sort: 'started_at', order: 'desc', search: 'ibex' });
+      expect(first).toMatchObject({ total: 2, total_exact: true, items: [page.items[0]] });
       expect(r.counts()).toHaveLength(1);
     }, 60_000);
 
@@ -466,12 +478,14 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const at = (g: number) => new Date(Date.parse('2026-04-01T00:00:00Z') + g * 1000).toISOString();
       const query = { limit: 5, offset: 0, sort: 'started_at' as const, order: 'desc' as const, search: 'okapi', agent_id: agent };
       const r = recorder();
-      // The term is common (10 probe rows), a third of its traces pass: the count walks 20 + 1 of the agent's.
+      // The term is common (10 probe rows), a third of its traces pass: the count walks 20 + 1 of the
+      // agent's. The page read its first 12 (g = 399 to 366, 6 matches), so the walk tests only 9 more.
       const bounded = new TraceStore(r.db, undefined, { searchProbeLimit: 10, searchCountWalk: 20 });
       const page = await bounded.listTraces(tenant, query);
       expect(page.items.map((x) => x.started_at)).toEqual([396, 390, 384, 378, 372].map(at));
       expect(r.counts()).toHaveLength(1);
-      expect(r.counts()[0]).toMatch(/LIMIT 21\) w$/);
+      expect(r.counts()[0]).toMatch(/LIMIT 21\) c\) d/);
+      expect(r.counts()[0]).toMatch(/LIMIT greatest\(0, 21 - d\.n\)\) w ON true/);
       // Of g = 399, 396, ..., 339, the even ten match: at least 10, not known to be all.
       expect(page.total).toBe(10);
       expect(page.total_exact).toBe(false);
@@ -481,12 +495,30 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect(second.items.map((x) => x.started_at)).toEqual([336, 330, 324, 318, 312, 306, 300, 294, 288, 282].map(at));
       expect(second.total).toBe(21);
       expect(second.total_exact).toBe(false);
+      // A page that reaches past the walk's end needs no walk: at least the rows it read.
+      r.statements.length = 0;
+      const wide = await bounded.listTraces(tenant, { ...query, limit: 10 });
+      expect(wide.items.map((x) => x.started_at)).toEqual([396, 390, 384, 378, 372, 366, 360, 354, 348, 342].map(at));
+      expect(wide).toMatchObject({ total: 11, total_exact: false });
+      expect(r.counts()).toHaveLength(1);
+      // An offset page counts the matches before it: the same walk, the same bound.
+      const later = await bounded.listTraces(tenant, { ...query, offset: 5 });
+      expect(later.items.map((x) => x.started_at)).toEqual([366, 360, 354, 348, 342].map(at));
+      expect(later).toMatchObject({ total: 11, total_exact: false });
       // A walk that reaches every passing trace counts exactly; so does the default on this few.
       for (const store of [new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchCountWalk: 133 }), new TraceStore(t.db, undefined, { searchProbeLimit: 10 })]) {
         const exact = await store.listTraces(tenant, query);
         expect(exact.total).toBe(66);
         expect(exact.total_exact).toBe(true);
         expect(exact.items).toEqual(page.items);
+      }
+      // In any order (every total_tokens and created_at ties, broken by trace_id), the page's
+      // rows and the walk after them split the passing traces: each counted once.
+      const whole = new TraceStore(t.db, undefined, { searchProbeLimit: 10, searchCountWalk: 133 });
+      for (const [sort, order] of [['total_tokens', 'asc'], ['total_tokens', 'desc'], ['created_at', 'asc'], ['started_at', 'asc']] as const) {
+        const exact = await whole.listTraces(tenant, { ...query, sort, order });
+        expect(exact).toMatchObject({ total: 66, total_exact: true });
+        expect(exact.items).toHaveLength(5);
       }
     }, 60_000);
     it('answers the first page of a term only many violation reasons hold from a walk of the violated traces', async () => {
