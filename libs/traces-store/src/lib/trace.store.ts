@@ -177,6 +177,8 @@ interface SearchProbe {
   stepRows: number;
   matches: number | null;
   passing: number | null;
+  /** Under a broad filter, the passing traces among the first step matches (up to COUNT_CAP + 1); else null. */
+  stepMatches: number | null;
   /** The planner's count of step-search rows, all tenants (pg_class.reltuples; 0 or less: never counted). */
   searchRows: number;
 }
@@ -574,7 +576,7 @@ export class TraceStore {
       // and a probe tells; it counts the page's total where it can (see searchCount).
       const probe = query.search ? await this.probeSearch(sql, tenantId, query) : undefined;
       const common = probe !== undefined && probe.stepRows >= this.searchProbeLimit;
-      const counted = probe ? await this.searchCount(sql, tenantId, query, probe, common) : undefined;
+      const counted = probe ? this.searchCount(probe, common) : undefined;
       const page = async (table: string, p: Params, where: string[]): Promise<TracePageRead> => {
         const spec: ListSpec<TraceSortField> = {
           table,
@@ -725,8 +727,11 @@ export class TraceStore {
    * all the probe's traces would have to pass them to reach the cap, and the
    * reason matches it would read are not bounded by the LIMIT. Instead it counts
    * how many of the probe's first rows belong to traces that pass the other
-   * filters (`passing`), which estimates how far a count from the step matches
-   * must read.
+   * filters (`passing`); when at least SEARCH_COUNT_MIN_SHARE of them do (a broad
+   * filter), it counts the passing traces among the step matches, reading on
+   * past the probe's rows up to SEARCH_COUNT_REACH times as many, each trace once
+   * (`stepMatches`). The step-search rows are read once for all of it: the CTE
+   * yields rows only as far as its readers ask.
    */
   private async probeSearch(sql: Sql, tenantId: string, query: TraceListQuery): Promise<SearchProbe> {
     // For a very common term the probe is a LIMIT-ed sequential scan. With synchronized
@@ -734,59 +739,62 @@ export class TraceStore {
     // as often as not: p50 3 ms, p95 17 ms. From the first block it is steady.
     await sql.query(`SET LOCAL synchronize_seqscans = off`);
     const p = new Params();
-    const limit = p.add(this.searchProbeLimit);
-    const matchingBatches = `SELECT x.trace_id FROM aos_step_search x
-      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${textQuery(p, query.search!)} LIMIT ${limit}`;
-    const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
+    const filtered = others.length > 1;
+    const limit = p.add(this.searchProbeLimit);
+    const q = textQuery(p, query.search!);
+    const matchingBatches = `SELECT x.trace_id, x.first_step_index FROM aos_step_search x
+      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${q} LIMIT ${p.add(this.searchProbeLimit * (filtered ? SEARCH_COUNT_REACH : 1))}`;
+    const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
+    const sample = Math.min(PASSING_SAMPLE, this.searchProbeLimit);
     // CASE evaluates a subquery only when it is reached. Without other filters, more than
     // COUNT_CAP distinct traces among the step matches pass the cap without reading a trace.
-    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null; search_rows: number }>(
+    // (With other filters, `s` holds more than `limit` rows only when st.n reached it.) The
+    // step matches' count takes each trace once, at its first matching batch; its NOT EXISTS
+    // stays a per-row subplan behind OFFSET 0 (an anti-join would read every match), and
+    // the MATERIALIZED CTE plans the matching batches alone, for their first rows (beside
+    // the NOT EXISTS the planner once ANDed in a bitmap of the tenant's ~1.1M rows: 45 to 76 ms).
+    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null; search_rows: number; step_matches: number | null }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
-       SELECT st.n AS step_rows,
-              CASE WHEN ${others.length === 1} AND st.traces > ${COUNT_CAP} THEN st.traces
-              WHEN st.n < ${limit} OR ${others.length === 1} THEN
+       SELECT pr.*,
+              CASE WHEN pr.passing >= ${Math.ceil(SEARCH_COUNT_MIN_SHARE * sample)} THEN
+                (SELECT count(*) FROM (SELECT 1 FROM s m JOIN aos_traces t ON t.trace_id = m.trace_id
+                   WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.trace_id = m.trace_id
+                                       AND y.first_step_index < m.first_step_index AND y.search_vector @@ ${q} OFFSET 0)
+                     AND ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
+              END AS step_matches
+       FROM (SELECT st.n AS step_rows,
+              CASE WHEN ${!filtered} AND st.traces > ${COUNT_CAP} THEN st.traces
+              WHEN st.n < ${limit} OR ${!filtered} THEN
                 (SELECT count(*) FROM (SELECT 1 FROM aos_traces t WHERE ${where.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
               END AS matches,
-              CASE WHEN st.n >= ${limit} AND ${others.length > 1} THEN
-                (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${PASSING_SAMPLE}) x
+              CASE WHEN st.n >= ${limit} AND ${filtered} THEN
+                (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${sample}) x
                  JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
               END AS passing,
               (SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = 'aos_step_search'::regclass) AS search_rows
-       FROM (SELECT count(*)::int AS n, count(DISTINCT s.trace_id)::int AS traces FROM s) st`,
+            FROM (SELECT count(*)::int AS n, count(DISTINCT f.trace_id)::int AS traces FROM (SELECT s.trace_id FROM s LIMIT ${limit}) f) st
+            OFFSET 0) pr`,
       p.values,
     );
-    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing, searchRows: row.search_rows };
+    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing, searchRows: row.search_rows, stepMatches: row.step_matches };
   }
 
   /**
    * The page's count of a search, min(total, COUNT_CAP + 1), or a lower bound
    * where counting exactly would cost more than the page. A rare term's probe saw
-   * every match; a common term's may have found more than the cap. With other
-   * filters that most of the probe's traces pass (SEARCH_COUNT_MIN_SHARE), the
-   * step matches are read in a join that stops at the cap. The per-trace form
-   * would walk (cap / the term's share) traces instead: ~52,000 for a 2% term
-   * under an 85% filter, a ~200 to 290 ms count; the list now answers in 44 to
-   * 65 ms at p95 (docs/benchmarks.md section 2, session 5). What is left is
-   * counted on at most SEARCH_COUNT_WALK passing traces, after the page
-   * (WALK_AFTER_PAGE, countFromPage).
+   * every match; a common term's may have found more than the cap. Under a broad
+   * filter the probe counted the passing traces among the step matches, up to
+   * the cap. The per-trace form would walk (cap / the term's share) traces
+   * instead: ~52,000 for a 2% term under an 85% filter, a ~200 to 290 ms count;
+   * the list answered in 44 to 65 ms at p95 then (docs/benchmarks.md section 2,
+   * session 5). What is left is counted on at most SEARCH_COUNT_WALK passing
+   * traces, after the page (WALK_AFTER_PAGE, countFromPage).
    */
-  private async searchCount(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe, common: boolean): Promise<PageCount | typeof WALK_AFTER_PAGE> {
+  private searchCount(probe: SearchProbe, common: boolean): PageCount | typeof WALK_AFTER_PAGE {
     if (probe.matches !== null && (!common || probe.matches > COUNT_CAP)) return probe.matches;
-    const share = (probe.passing ?? 0) / Math.min(PASSING_SAMPLE, this.searchProbeLimit);
-    if (share >= SEARCH_COUNT_MIN_SHARE) {
-      const p = new Params();
-      const firstBatches = firstMatchingBatches(p, tenantId, query.search!, p.add(this.searchProbeLimit * SEARCH_COUNT_REACH));
-      const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
-      const [{ n }] = await sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (
-           SELECT 1 FROM (${firstBatches}) m JOIN aos_traces t ON t.trace_id = m.trace_id
-           WHERE ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c`,
-        p.values,
-      );
-      // Every trace counted matches and passes: past the cap it is the answer.
-      if (n > COUNT_CAP) return n;
-    }
+    // Every trace counted there matches and passes: past the cap it is the answer.
+    if (probe.stepMatches !== null && probe.stepMatches > COUNT_CAP) return probe.stepMatches;
     return WALK_AFTER_PAGE;
   }
 
@@ -1144,25 +1152,6 @@ function isUuidTerm(query: TraceFilters): boolean {
 
 async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncIterable<B> {
   for await (const a of source) yield fn(a);
-}
-
-/**
- * The tenant's traces whose step content matches, one row each (the first
- * matching batch), at most `limit`. Both OFFSET 0 are fences. The inner one
- * plans the matching batches alone, for the first rows (the GIN bitmap, or a
- * sequential scan for a very common term); with the NOT EXISTS beside it the
- * planner expected to read more of them and ANDed in a bitmap of the tenant's
- * ~1.1M rows (45 to 76 ms). The NOT EXISTS stays a per-row subplan (an
- * anti-join would read every match).
- */
-function firstMatchingBatches(p: Params, tenantId: string, search: string, limit: string): string {
-  const q = textQuery(p, search);
-  return `SELECT m.trace_id FROM (
-      SELECT x.trace_id, x.first_step_index FROM aos_step_search x
-      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${q} OFFSET 0) m
-    WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.trace_id = m.trace_id
-                        AND y.first_step_index < m.first_step_index AND y.search_vector @@ ${q} OFFSET 0)
-    LIMIT ${limit}`;
 }
 
 /**
