@@ -4,6 +4,7 @@ import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../t
 import { TenantStore } from './tenant.store';
 import { StepSearchIndexer } from './step-search-indexer';
 import { STEP_HASH_AS_STORED, TraceStore } from './trace.store';
+import { STEP_SEARCH_PARTITIONS } from './migrations/1770300000000-step-search-by-tenant';
 
 const step = (i: number, extra: Partial<NewStep> = {}): NewStep => ({
   step_index: i,
@@ -557,11 +558,19 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     it('pages a moderately common term from time windows of the tenant, the same rows as the per-trace form', async () => {
       const tenants = new TenantStore(t.db);
       const tenant = (await tenants.createTenant('windows', 'none')).tenant_id;
-      const other = (await tenants.createTenant('windows-other', 'none')).tenant_id;
+      // Another tenant whose search rows share the tenant's partition (STEP_SEARCH_PARTITIONS).
+      const [{ other }] = await t.asOwner<{ other: string }>(
+        `SELECT u AS other FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, 2000)) c
+         WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int,
+                 (SELECT r FROM generate_series(0, $2::int - 1) r WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int, r, $1::uuid)), u)
+         LIMIT 1`,
+        [tenant, STEP_SEARCH_PARTITIONS],
+      );
+      await t.asOwner(`INSERT INTO tenants (tenant_id, name) VALUES ($1, 'windows-other')`, [other]);
       const agent = randomUUID();
       // 400 traces, one a second; every tenth holds the term, every second is the agent's.
       // The other tenant: 10,000 traces in the same seconds (a few with the term), so that
-      // the term is in ~0.4% of the table's search rows: moderately common.
+      // the term is in ~0.4% of the partition's search rows: moderately common.
       await t.asOwner(
         `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
          SELECT gen_random_uuid(), CASE WHEN g <= 400 THEN $1::uuid ELSE $2::uuid END, gen_random_uuid(),

@@ -149,8 +149,9 @@ export const SEARCH_WINDOW_MAX = 256_000;
 
 /**
  * A common term takes the window form when the planner expects it in at most
- * this share of the step-search rows and in at most WINDOW_MAX_MATCHES rows of
- * the table: the window reads the term's whole posting list (~0.3 to 0.6 us a
+ * this share of the step-search rows of the tenant's partition, and in at most
+ * WINDOW_MAX_MATCHES rows of it: the window reads the term's whole posting list
+ * in the partition (~0.3 to 0.6 us a
  * row on the bench VMs) to skip testing trace after trace (~3 to 10 us each).
  * A term in 1% of the rows (2% of traces) fills its page sooner by the EXISTS
  * walk (~2,500 traces): 10 ms against the window's 20 on the bench (session 7);
@@ -161,9 +162,9 @@ const WINDOW_MAX_MATCHES = 60_000;
 
 /**
  * A moderately common term under other filters takes the union form when the
- * planner expects at most this many of its step-search rows in the table (all
- * tenants': the GIN bitmap's heap reads; only the tenant's traces are then
- * read), where a window sized in passing traces spans every trace of its time
+ * planner expects at most this many of its step-search rows in the tenant's
+ * partition (all its tenants': the GIN bitmap's heap reads; only the tenant's
+ * traces are then read), where a window sized in passing traces spans every trace of its time
  * range. "quetzal" (4,056 rows, 2,230 the tenant's; estimated 10,000) under
  * status=failed (7%): 15 ms, against 60 ms by windows and 110 ms by the walk
  * (docs/benchmarks.md section 2, session 7).
@@ -179,7 +180,11 @@ interface SearchProbe {
   passing: number | null;
   /** Under a broad filter, the passing traces among the first step matches (up to COUNT_CAP + 1); else null. */
   stepMatches: number | null;
-  /** The planner's count of step-search rows, all tenants (pg_class.reltuples; 0 or less: never counted). */
+  /**
+   * The planner's count of step-search rows in the tenant's partition, all its tenants'
+   * (pg_class.reltuples of the partition its first match lies in; 0 or less: never
+   * counted; null: no match).
+   */
   searchRows: number;
 }
 
@@ -606,7 +611,7 @@ export class TraceStore {
         const walked = await page(walk, p, [`t.reason_search @@ ${textQuery(p, query.search!)}`]);
         if (walked.read.rows.length > query.limit) return finish(walked);
       }
-      const form = common ? await this.commonTermForm(sql, query, probe) : 'union';
+      const form = common ? await this.commonTermForm(sql, tenantId, query, probe) : 'union';
       if (form === 'window') {
         const windowed = await this.windowPage(sql, tenantId, query, page);
         if (windowed) return finish(windowed);
@@ -624,23 +629,25 @@ export class TraceStore {
   /**
    * The page's form for a term the probe found common. The planner's statistics
    * tell how common: they know each frequent lexeme's share (and put any other
-   * below the least of them); no rows are read. A term in at most
-   * WINDOW_MAX_SHARE of the step-search rows (and WINDOW_MAX_MATCHES of the
-   * table's `searchRows`) is moderately common: under other filters, with at most
-   * UNION_MAX_MATCHES expected in the table, the union form (all the tenant's,
+   * below the least of them), per partition; no rows are read. A term in at most
+   * WINDOW_MAX_SHARE of the rows of the tenant's partition (and WINDOW_MAX_MATCHES
+   * of its `searchRows`) is moderately common: under other filters, with at most
+   * UNION_MAX_MATCHES expected in the partition, the union form (all the tenant's,
    * then the filters) costs least; else time windows where the sort allows. Any
    * commoner term fills its page soonest by the per-trace walk.
    */
-  private async commonTermForm(sql: Sql, query: TraceListQuery, probe: SearchProbe): Promise<SearchForm | 'window'> {
+  private async commonTermForm(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe): Promise<SearchForm | 'window'> {
     if (this.searchWindowMax === 0 || !(probe.searchRows > 0)) return 'exists';
     const p = new Params();
+    const tenant = p.add(tenantId);
     const [plan] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { Plans: Array<{ 'Plan Rows': number }> } }> }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 FROM aos_step_search x WHERE x.search_vector @@ ${textQuery(p, query.search!)}
-       UNION ALL SELECT 1 FROM aos_step_search y`,
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${textQuery(p, query.search!)} OFFSET 0) a
+       UNION ALL SELECT 1 FROM (SELECT 1 FROM aos_step_search y WHERE y.tenant_id = ${tenant} OFFSET 0) b`,
       p.values,
     );
-    // Under row-level security both estimates carry the same guess of the tenant's share:
-    // their ratio is the term's. (The guess is no measure of this tenant's rows.)
+    // Both read the tenant's partition, and under row-level security both estimates carry
+    // the same guess of the tenant's share of it: their ratio is the term's share of the
+    // partition. OFFSET 0 keeps each branch one node in the plan.
     const [matching, rows] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
     const share = rows > 0 ? matching / rows : 1;
     const inTable = share * probe.searchRows;
@@ -743,8 +750,9 @@ export class TraceStore {
     const filtered = others.length > 1;
     const limit = p.add(this.searchProbeLimit);
     const q = textQuery(p, query.search!);
-    const matchingBatches = `SELECT x.trace_id, x.first_step_index FROM aos_step_search x
-      WHERE x.tenant_id = ${p.add(tenantId)} AND x.search_vector @@ ${q} LIMIT ${p.add(this.searchProbeLimit * (filtered ? SEARCH_COUNT_REACH : 1))}`;
+    const tenant = p.add(tenantId);
+    const matchingBatches = `SELECT x.trace_id, x.first_step_index, x.tableoid FROM aos_step_search x
+      WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q} LIMIT ${p.add(this.searchProbeLimit * (filtered ? SEARCH_COUNT_REACH : 1))}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const sample = Math.min(PASSING_SAMPLE, this.searchProbeLimit);
     // CASE evaluates a subquery only when it is reached. Without other filters, more than
@@ -759,7 +767,7 @@ export class TraceStore {
        SELECT pr.*,
               CASE WHEN pr.passing >= ${Math.ceil(SEARCH_COUNT_MIN_SHARE * sample)} THEN
                 (SELECT count(*) FROM (SELECT 1 FROM s m JOIN aos_traces t ON t.trace_id = m.trace_id
-                   WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.trace_id = m.trace_id
+                   WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.tenant_id = ${tenant} AND y.trace_id = m.trace_id
                                        AND y.first_step_index < m.first_step_index AND y.search_vector @@ ${q} OFFSET 0)
                      AND ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
               END AS step_matches
@@ -772,7 +780,7 @@ export class TraceStore {
                 (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${sample}) x
                  JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
               END AS passing,
-              (SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = 'aos_step_search'::regclass) AS search_rows
+              (SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = (SELECT s.tableoid FROM s LIMIT 1)) AS search_rows
             FROM (SELECT count(*)::int AS n, count(DISTINCT f.trace_id)::int AS traces FROM (SELECT s.trace_id FROM s LIMIT ${limit}) f) st
             OFFSET 0) pr`,
       p.values,

@@ -13,6 +13,7 @@ import { StepSearchPurgeTurns1769900000000 } from './1769900000000-step-search-p
 import { StepContentAsHashedText1770000000000 } from './1770000000000-step-content-as-hashed-text';
 import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper-system-log-search-rows';
 import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
+import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   StepContentAsHashedText1770000000000,
   CheaperSystemLogSearchRows1770100000000,
   StepSearchStartedAt1770200000000,
+  StepSearchByTenant1770300000000,
 ];
