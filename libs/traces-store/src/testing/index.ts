@@ -2,6 +2,7 @@ export {
   openTestDatabase,
   createTestDatabaseUrl,
   dropTestDatabase,
+  openDatabaseBefore,
   TEST_SERVER_URL,
   type TestDatabase,
   type TestDatabaseKind,

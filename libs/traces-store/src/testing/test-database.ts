@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { Database } from '../lib/database/database';
 import { openDatabase } from '../lib/database/open-database';
+import { MIGRATIONS } from '../lib/migrations';
 
 export type TestDatabaseKind = 'postgres' | 'embedded';
 
@@ -115,4 +117,24 @@ export async function dropTestDatabase(url: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A database on the test server migrated up to `migration` (not included), with
+ * its owner connection: where an upgrade test starts. `close` drops it.
+ */
+export async function openDatabaseBefore(migration: (typeof MIGRATIONS)[number]): Promise<{ owner: DataSource; close(): Promise<void> }> {
+  const at = MIGRATIONS.indexOf(migration);
+  if (at < 0) throw new Error(`${migration.name} is not a migration of MIGRATIONS`);
+  const url = await createTestDatabaseUrl();
+  const owner = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS.slice(0, at), migrationsTransactionMode: 'each', extra: { max: 1 } });
+  await owner.initialize();
+  await owner.runMigrations({ transaction: 'each' });
+  return {
+    owner,
+    close: async () => {
+      if (owner.isInitialized) await owner.destroy();
+      await dropTestDatabase(url);
+    },
+  };
 }

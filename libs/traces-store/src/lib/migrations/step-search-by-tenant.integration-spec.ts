@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { createTestDatabaseUrl, dropTestDatabase } from '../../testing';
-import { MIGRATIONS } from './index';
+import type { DataSource } from 'typeorm';
+import { openDatabaseBefore } from '../../testing';
 import { STEP_SEARCH_PARTITIONS, StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
 
 /**
@@ -11,22 +10,14 @@ import { STEP_SEARCH_PARTITIONS, StepSearchByTenant1770300000000 } from './17703
  * refusal to DROP cover the partitions.
  */
 describe('migration 1770300000000 (step search rows partitioned by tenant)', () => {
-  let url: string;
   let owner: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    url = await createTestDatabaseUrl();
-    const before = MIGRATIONS.slice(0, MIGRATIONS.indexOf(StepSearchByTenant1770300000000));
-    expect(before.length).toBe(MIGRATIONS.length - 1);
-    owner = new DataSource({ type: 'postgres', url, migrations: before, migrationsTransactionMode: 'each', extra: { max: 1 } });
-    await owner.initialize();
-    await owner.runMigrations({ transaction: 'each' });
+    ({ owner, close } = await openDatabaseBefore(StepSearchByTenant1770300000000));
   }, 120_000);
 
-  afterAll(async () => {
-    if (owner?.isInitialized) await owner.destroy();
-    await dropTestDatabase(url);
-  });
+  afterAll(() => close?.());
 
   it('keeps every row, partitions them by tenant, and the indexer and the guards work on the new table', async () => {
     const tenants = Array.from({ length: 6 }, () => randomUUID());

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { createTestDatabaseUrl, dropTestDatabase } from '../../testing';
-import { MIGRATIONS } from './index';
+import type { DataSource } from 'typeorm';
+import { openDatabaseBefore } from '../../testing';
 import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
 
 /**
@@ -10,22 +9,14 @@ import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-st
  * writes it for rows indexed afterwards.
  */
 describe('migration 1770200000000 (step search rows carry started_at)', () => {
-  let url: string;
   let owner: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    url = await createTestDatabaseUrl();
-    const before = MIGRATIONS.slice(0, MIGRATIONS.indexOf(StepSearchStartedAt1770200000000));
-    expect(before.length).toBeGreaterThan(0);
-    owner = new DataSource({ type: 'postgres', url, migrations: before, migrationsTransactionMode: 'each', extra: { max: 1 } });
-    await owner.initialize();
-    await owner.runMigrations({ transaction: 'each' });
+    ({ owner, close } = await openDatabaseBefore(StepSearchStartedAt1770200000000));
   }, 120_000);
 
-  afterAll(async () => {
-    if (owner?.isInitialized) await owner.destroy();
-    await dropTestDatabase(url);
-  });
+  afterAll(() => close?.());
 
   it('fills started_at of existing rows from their traces, requires it, and the indexer writes it', async () => {
     const tenant = randomUUID();
