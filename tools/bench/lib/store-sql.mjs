@@ -74,8 +74,9 @@ async function capture(call, answer) {
  * windows too small to fill the page), each answered by `runQuery(text, params)`,
  * i.e. the real database, so that the captured page and count are the ones the
  * API would run (without it they answer 0), with its time in `ms`; then the
- * page SELECT that answered (the last) and, unless a probe counted, the capped
- * count (`count` is then null).
+ * page SELECT that answered (the last) and the statements after it (`counts`):
+ * the capped count, or since session 8 a search's count of the passing traces
+ * after the page; none when the probe or the page itself counted.
  */
 export async function listTracesSql(tenantId, query, runQuery = null) {
   // A page: on the traces, or (session 6) on a walk of the violated traces for a term only reasons hold.

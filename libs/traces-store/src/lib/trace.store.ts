@@ -151,8 +151,8 @@ export const SEARCH_WINDOW_MAX = 256_000;
  * A common term takes the window form when the planner expects it in at most
  * this share of the step-search rows of the tenant's partition, and in at most
  * WINDOW_MAX_MATCHES rows of it: the window reads the term's whole posting list
- * in the partition (~0.3 to 0.6 us a
- * row on the bench VMs) to skip testing trace after trace (~3 to 10 us each).
+ * in the partition (~0.3 to 0.6 us a row on the bench VMs) to skip testing
+ * trace after trace (~3 to 10 us each).
  * A term in 1% of the rows (2% of traces) fills its page sooner by the EXISTS
  * walk (~2,500 traces): 10 ms against the window's 20 on the bench (session 7);
  * one in 0.2% (0.4% of traces) takes 30 ms by the walk, 15 by two windows.
@@ -164,8 +164,8 @@ const WINDOW_MAX_MATCHES = 60_000;
  * A moderately common term under other filters takes the union form when the
  * planner expects at most this many of its step-search rows in the tenant's
  * partition (all its tenants': the GIN bitmap's heap reads; only the tenant's
- * traces are then read), where a window sized in passing traces spans every trace of its time
- * range. "quetzal" (4,056 rows, 2,230 the tenant's; estimated 10,000) under
+ * traces are then read), where a window sized in passing traces spans every
+ * trace of its time range. "quetzal" (4,056 rows, 2,230 the tenant's; estimated 10,000) under
  * status=failed (7%): 15 ms, against 60 ms by windows and 110 ms by the walk
  * (docs/benchmarks.md section 2, session 7).
  */
@@ -185,7 +185,7 @@ interface SearchProbe {
    * (pg_class.reltuples of the partition its first match lies in; 0 or less: never
    * counted; null: no match).
    */
-  searchRows: number;
+  searchRows: number | null;
 }
 
 /**
@@ -637,7 +637,7 @@ export class TraceStore {
    * commoner term fills its page soonest by the per-trace walk.
    */
   private async commonTermForm(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe): Promise<SearchForm | 'window'> {
-    if (this.searchWindowMax === 0 || !(probe.searchRows > 0)) return 'exists';
+    if (this.searchWindowMax === 0 || !probe.searchRows || probe.searchRows <= 0) return 'exists';
     const p = new Params();
     const tenant = p.add(tenantId);
     const [plan] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { Plans: Array<{ 'Plan Rows': number }> } }> }>(
@@ -650,9 +650,9 @@ export class TraceStore {
     // partition. OFFSET 0 keeps each branch one node in the plan.
     const [matching, rows] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
     const share = rows > 0 ? matching / rows : 1;
-    const inTable = share * probe.searchRows;
-    if (share > WINDOW_MAX_SHARE || inTable > WINDOW_MAX_MATCHES) return 'exists';
-    if (hasOtherFilters(query) && inTable <= UNION_MAX_MATCHES) return 'union';
+    const inPartition = share * probe.searchRows;
+    if (share > WINDOW_MAX_SHARE || inPartition > WINDOW_MAX_MATCHES) return 'exists';
+    if (hasOtherFilters(query) && inPartition <= UNION_MAX_MATCHES) return 'union';
     return this.windowed(query) ? 'window' : 'exists';
   }
 
@@ -1143,12 +1143,12 @@ function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters, search
   return where;
 }
 
-/** Whether any filter but the search term is set (the tenant's clause aside). */
 /** The list's keyset, `(t."sort", t.trace_id)`, or with an order its ORDER BY. */
 function sortKey(query: TraceListQuery, order?: SortOrder): string {
   return order ? `t."${query.sort}" ${order}, t.trace_id ${order}` : `(t."${query.sort}", t.trace_id)`;
 }
 
+/** Whether any filter but the search term is set (the tenant's clause aside). */
 function hasOtherFilters(query: TraceFilters): boolean {
   return traceFilterClauses(new Params(), '', { ...query, search: undefined }).length > 1;
 }
