@@ -3,6 +3,7 @@
 // each case measured through the API and as the bare SQL TraceStore.listTraces
 // issues for the same parameters (captured from the built code). Target
 // (issue): p95 < 20 ms at any depth via the cursor. See tools/bench/README.md.
+import { createHash } from 'node:crypto';
 import {
   BENCH_API_KEY,
   connect,
@@ -324,7 +325,7 @@ const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
 // ------------------------------------------------------------------ cases
 
 function cases(ctx) {
-  const { agents, policies, days } = ctx;
+  const { agents, policies, days, agents2 } = ctx;
   const DAY = 86_400_000;
   const now = Date.now();
   const statuses = ['completed', 'failed', 'aborted', 'active'];
@@ -357,6 +358,17 @@ function cases(ctx) {
     { name: `deep: pages 1-${args.pages} by cursor, sort=total_tokens`, deep: true, q: () => ({ sort: 'total_tokens' }) },
     { name: `deep: pages 1-${args.pages} by cursor, agent_id`, deep: true, q: () => ({ agent_id: agents[0] }) },
     { name: `deep: pages 1-${Math.min(args.pages, 20)} by cursor, search "chargeback"`, deep: true, pages: Math.min(args.pages, 20), q: () => ({ search: 'chargeback' }) },
+    // The second tenant (~15% of the traces), whose step-search rows are a minority of any
+    // index over every tenant's: what a search costs a tenant that is not the largest.
+    ...(agents2.length
+      ? [
+          { name: 'tenant 2: search "chargeback"', tenant: 2, q: () => ({ search: 'chargeback' }) },
+          { name: 'tenant 2: search "refund"', tenant: 2, q: () => ({ search: 'refund' }) },
+          { name: 'tenant 2: search "quetzal"', tenant: 2, q: () => ({ search: 'quetzal' }) },
+          { name: 'tenant 2: search "chargeback" + status=failed', tenant: 2, q: () => ({ search: 'chargeback', status: 'failed' }) },
+          { name: 'tenant 2: search "refund" + agent_id (cycling)', tenant: 2, q: (k) => ({ search: 'refund', agent_id: agents2[k % agents2.length] }) },
+        ]
+      : []),
   ];
 }
 
@@ -496,6 +508,20 @@ await runBench(async (onCleanup) => {
   log(`data: ${fmtInt(sizes.traces)} traces (${fmtInt(sizes.tenant_traces)} in the measured tenant), ~${fmtInt(Number(sizes.steps_estimate))} steps; traces ${sizes.traces_size}, steps ${sizes.steps_size}, database ${sizes.db_size}`);
 
   const agents = (await owner.query(`SELECT agent_id, count(*) FROM aos_traces WHERE tenant_id = $1 GROUP BY 1 ORDER BY 2 DESC`, [tenantId])).rows.map((r) => r.agent_id);
+  // The second tenant by size, with a key of its own (the hash the service stores).
+  const second = (await owner.query(`SELECT tenant_id FROM aos_traces WHERE tenant_id <> $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, [tenantId])).rows[0]?.tenant_id;
+  const agents2 = second
+    ? (await owner.query(`SELECT agent_id, count(*) FROM aos_traces WHERE tenant_id = $1 GROUP BY 1 ORDER BY 2 DESC`, [second])).rows.map((r) => r.agent_id)
+    : [];
+  const secondKey = `${BENCH_API_KEY}_tenant_2`;
+  if (second) {
+    await owner.query(
+      `INSERT INTO api_keys (id, tenant_id, name, role, key_hash, key_prefix)
+       SELECT gen_random_uuid(), $1, 'bench tenant 2', 'admin', $2, left($3, 8)
+       WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE key_hash = $2)`,
+      [second, createHash('sha256').update(secondKey, 'utf8').digest('hex'), secondKey],
+    );
+  }
   const policies = (await owner.query(`SELECT DISTINCT violation_policy_id AS p FROM aos_traces WHERE tenant_id = $1 AND violation_policy_id IS NOT NULL ORDER BY 1`, [tenantId])).rows.map((r) => r.p);
 
   // The bare SQL runs as the serving role with the tenant set, as the API's
@@ -507,8 +533,16 @@ await runBench(async (onCleanup) => {
   onCleanup(() => sqlc.end());
   const client = httpClient(api.base, { apiKey: BENCH_API_KEY, sockets: 1 });
   onCleanup(() => client.close());
+  const tenant2 = second
+    ? { tenantId: second, sqlc: await connect(dbUrl(args, args.db), { role: 'aos_app', tenantId: second }), client: httpClient(api.base, { apiKey: secondKey, sockets: 1 }) }
+    : null;
+  if (tenant2) {
+    await tenant2.sqlc.query('SET synchronize_seqscans = off');
+    onCleanup(() => tenant2.sqlc.end());
+    onCleanup(() => tenant2.client.close());
+  }
 
-  const all = cases({ agents, policies, days: args.days }).filter((c) => !args.only || new RegExp(args.only, 'i').test(c.name));
+  const all = cases({ agents, policies, days: args.days, agents2 }).filter((c) => !args.only || new RegExp(args.only, 'i').test(c.name));
   // Warm the API (V8 JIT, connection pool) and the caches before the first case.
   for (let k = 0; k < 40; k++) {
     const q = k % 2 ? { agent_id: agents[k % agents.length] } : {};
@@ -518,7 +552,8 @@ await runBench(async (onCleanup) => {
   const results = [];
   for (const c of all) {
     const t = performance.now();
-    const r = await runCase(c, client, sqlc, tenantId);
+    const who = c.tenant === 2 ? tenant2 : { client, sqlc, tenantId };
+    const r = await runCase(c, who.client, who.sqlc, who.tenantId);
     const a = summarize(r.api);
     const s = summarize(r.sql);
     const res = {
@@ -538,7 +573,7 @@ await runBench(async (onCleanup) => {
       last_page_api_ms: c.deep ? r.api[r.api.length - 1] : undefined,
       pages: r.pages,
     };
-    if (!args.noExplain) res.explain = await explain(sqlc, tenantId, r.explainQuery, r.explainCursor);
+    if (!args.noExplain) res.explain = await explain(who.sqlc, who.tenantId, r.explainQuery, r.explainCursor);
     results.push(res);
     log(`${c.name}: API p50 ${fmt(a.p50)} p95 ${fmt(a.p95)} ms | SQL p50 ${fmt(s.p50)} p95 ${fmt(s.p95)} ms | n=${r.api.length} (${fmt((performance.now() - t) / 1000)} s)`);
   }
