@@ -123,7 +123,7 @@ export async function dropTestDatabase(url: string): Promise<void> {
  * A database on the test server migrated up to `migration` (not included), with
  * its owner connection: where an upgrade test starts. `close` drops it.
  */
-export async function openDatabaseBefore(migration: (typeof MIGRATIONS)[number]): Promise<{ owner: DataSource; close(): Promise<void> }> {
+export async function openDatabaseBefore(migration: (typeof MIGRATIONS)[number]): Promise<{ url: string; owner: DataSource; close(): Promise<void> }> {
   const at = MIGRATIONS.indexOf(migration);
   if (at < 0) throw new Error(`${migration.name} is not a migration of MIGRATIONS`);
   const url = await createTestDatabaseUrl();
@@ -131,6 +131,7 @@ export async function openDatabaseBefore(migration: (typeof MIGRATIONS)[number])
   await owner.initialize();
   await owner.runMigrations({ transaction: 'each' });
   return {
+    url,
     owner,
     close: async () => {
       if (owner.isInitialized) await owner.destroy();

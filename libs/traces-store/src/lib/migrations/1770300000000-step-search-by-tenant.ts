@@ -18,8 +18,9 @@ export const STEP_SEARCH_PARTITIONS = 16;
  * key), after the trace so that a purge's delete by trace id still finds its
  * rows by index in each partition. The `(tenant_id, trace_id)` index goes: within
  * a tenant's partition the key's leading trace id serves the per-trace lookups.
- * The rows are derived data and copied as they are; the indexer now names the
- * new key in its ON CONFLICT. Row-level security and the refusal to DROP cover
+ * The rows are derived data and copied as they are, with the indexers held off
+ * (their batches wait in the queue); the indexer now names the new key in its
+ * ON CONFLICT. Row-level security and the refusal to DROP cover
  * the partitions (`aos_step_search_p0` ...), which the serving role cannot
  * read directly (it is granted the parent only).
  */
@@ -30,6 +31,10 @@ export class StepSearchByTenant1770300000000 implements MigrationInterface {
     await q.query(`
 -- The old table is dropped below (refuse-drop, 1769550000000): this transaction only.
 SELECT set_config('aos.allow_drop', 'on', true);
+-- No indexer of a running instance may write a row the copy would miss: they take this
+-- lock shared (1769900000000) and wait, their batches staying queued; searches still read.
+SELECT pg_advisory_xact_lock(7369900000001);
+LOCK TABLE aos_step_search IN EXCLUSIVE MODE;
 
 CREATE TABLE aos_step_search_by_tenant (
   tenant_id         uuid NOT NULL,

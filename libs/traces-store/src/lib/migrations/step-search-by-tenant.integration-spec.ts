@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { openDatabaseBefore } from '../../testing';
 import { STEP_SEARCH_PARTITIONS, StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
 
 /**
  * Migration 1770300000000 on a database that already holds search rows: the
- * table becomes hash-partitioned by tenant with every row kept, the indexer
+ * table becomes hash-partitioned by tenant with every row kept (also a row an
+ * indexer of a running instance is writing as the upgrade starts), the indexer
  * writes into it (and skips a batch indexed twice), row-level security and the
  * refusal to DROP cover the partitions.
  */
 describe('migration 1770300000000 (step search rows partitioned by tenant)', () => {
+  let url: string;
   let owner: DataSource;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ owner, close } = await openDatabaseBefore(StepSearchByTenant1770300000000));
+    ({ url, owner, close } = await openDatabaseBefore(StepSearchByTenant1770300000000));
   }, 120_000);
 
   afterAll(() => close?.());
@@ -39,15 +43,40 @@ describe('migration 1770300000000 (step search rows partitioned by tenant)', () 
                   FROM aos_step_search ORDER BY trace_id, first_step_index`;
     const stored = await owner.query(rows);
     expect(stored).toHaveLength(6 * 5 * 3);
-
+    // An indexer of a running instance mid-transaction when the upgrade starts: it has written
+    // a row into the old table. The migration waits for it, so the copy holds that row.
+    const [{ trace_id: waiting, tenant_id: waitingTenant }] = await owner.query(`SELECT trace_id, tenant_id FROM aos_traces ORDER BY started_at LIMIT 1`);
+    await owner.query(
+      `INSERT INTO aos_trace_steps (step_id, trace_id, tenant_id, step_index, step_type, "timestamp", input_data, output_data, content_hash)
+       VALUES (gen_random_uuid(), $1, $2, 20, 'llm_call', now(), '{"q":"a wombat"}', '{}', repeat('0', 64))`,
+      [waiting, waitingTenant],
+    );
+    await owner.query(`INSERT INTO aos_step_search_queue (trace_id, tenant_id, first_step_index, last_step_index) VALUES ($1, $2, 20, 20)`, [waiting, waitingTenant]);
+    const indexer = new Client({ connectionString: url });
+    await indexer.connect();
     const runner = owner.createQueryRunner();
     try {
-      await runner.startTransaction();
-      await new StepSearchByTenant1770300000000().up(runner);
-      await runner.commitTransaction();
+      await indexer.query('BEGIN');
+      expect((await indexer.query(`SELECT aos_index_step_search(10) AS n`)).rows).toEqual([{ n: 1 }]);
+      let done = false;
+      const migrating = (async () => {
+        await runner.startTransaction();
+        await new StepSearchByTenant1770300000000().up(runner);
+        await runner.commitTransaction();
+        done = true;
+      })();
+      await sleep(300);
+      expect(done).toBe(false);
+      await indexer.query('COMMIT');
+      await migrating;
     } finally {
       await runner.release();
+      await indexer.end();
     }
+    const wombat = await owner.query(`SELECT tableoid::regclass::text AS part FROM aos_step_search WHERE trace_id = $1 AND search_vector @@ 'wombat'::tsquery`, [waiting]);
+    expect(wombat).toHaveLength(1);
+    expect(wombat[0].part).toMatch(/^aos_step_search_p\d+$/);
+    await owner.query(`DELETE FROM aos_step_search WHERE trace_id = $1 AND first_step_index = 20`, [waiting]);
 
     expect(await owner.query(rows)).toEqual(stored);
     const [table] = await owner.query(`SELECT relkind, relrowsecurity FROM pg_class WHERE oid = 'aos_step_search'::regclass`);
