@@ -730,23 +730,6 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect((await store.verifyTrace(tenantA, trace.trace_id)).verified).toBe(true);
     });
 
-    it('keeps a step of a few KB whole in its row: neither compressed nor moved out (toast_tuple_target)', async () => {
-      const trace = await newTrace();
-      // ~3 KB of very compressible text each way: over PostgreSQL's default ~2 KB row target.
-      const words = Array.from({ length: 400 }, (_, i) => `refund${i % 7}`).join(' ');
-      await store.addSteps(tenantA, trace.trace_id, [step(0, { input_data: { text: words }, output_data: { text: words } }), step(1, { input_data: 'x'.repeat(9000) })]);
-      const rows = await t.asOwner<{ step_index: number; stored: number; text: number }>(
-        `SELECT step_index, pg_column_size(input_data) AS stored, octet_length(input_data::text) AS text
-         FROM aos_trace_steps WHERE trace_id = $1 ORDER BY step_index`,
-        [trace.trace_id],
-      );
-      // Inline and uncompressed: the stored size is the text and its length word.
-      expect(rows[0].stored).toBeGreaterThanOrEqual(rows[0].text);
-      // Past 8 KB a row is still compressed (or moved) as before.
-      expect(rows[1].stored).toBeLessThan(rows[1].text);
-      expect((await store.verifyTrace(tenantA, trace.trace_id)).verified).toBe(true);
-    });
-
     it('hashes a stored step in SQL exactly as logs-domain does (STEP_HASH_AS_STORED), so verify need not read its data', async () => {
       const cases = [
         { step_index: 0, step_type: 'llm_call', input_data: { prompt: 'hi', b: 1, a: [true, null] }, output_data: null, timestamp: '2026-01-20T10:15:30.123Z' },

@@ -14,7 +14,6 @@ import { StepContentAsHashedText1770000000000 } from './1770000000000-step-conte
 import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper-system-log-search-rows';
 import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
 import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
-import { StepsStoredInline1770400000000 } from './1770400000000-steps-stored-inline';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -34,5 +33,4 @@ export const MIGRATIONS = [
   CheaperSystemLogSearchRows1770100000000,
   StepSearchStartedAt1770200000000,
   StepSearchByTenant1770300000000,
-  StepsStoredInline1770400000000,
 ];
