@@ -3,7 +3,6 @@
 // each case measured through the API and as the bare SQL TraceStore.listTraces
 // issues for the same parameters (captured from the built code). Target
 // (issue): p95 < 20 ms at any depth via the cursor. See tools/bench/README.md.
-import { createHash } from 'node:crypto';
 import {
   BENCH_API_KEY,
   connect,
@@ -29,7 +28,7 @@ import {
   writeJson,
 } from './lib/common.mjs';
 import { WORDS } from './lib/content.mjs';
-import { listTracesSql } from './lib/store-sql.mjs';
+import { apiKeyHash, listTracesSql } from './lib/store-sql.mjs';
 
 const USAGE = `node tools/bench/list-queries.mjs [options]
 
@@ -508,7 +507,7 @@ await runBench(async (onCleanup) => {
   log(`data: ${fmtInt(sizes.traces)} traces (${fmtInt(sizes.tenant_traces)} in the measured tenant), ~${fmtInt(Number(sizes.steps_estimate))} steps; traces ${sizes.traces_size}, steps ${sizes.steps_size}, database ${sizes.db_size}`);
 
   const agents = (await owner.query(`SELECT agent_id, count(*) FROM aos_traces WHERE tenant_id = $1 GROUP BY 1 ORDER BY 2 DESC`, [tenantId])).rows.map((r) => r.agent_id);
-  // The second tenant by size, with a key of its own (the hash the service stores).
+  // The second tenant by size, with a key of its own.
   const second = (await owner.query(`SELECT tenant_id FROM aos_traces WHERE tenant_id <> $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, [tenantId])).rows[0]?.tenant_id;
   const agents2 = second
     ? (await owner.query(`SELECT agent_id, count(*) FROM aos_traces WHERE tenant_id = $1 GROUP BY 1 ORDER BY 2 DESC`, [second])).rows.map((r) => r.agent_id)
@@ -519,7 +518,7 @@ await runBench(async (onCleanup) => {
       `INSERT INTO api_keys (id, tenant_id, name, role, key_hash, key_prefix)
        SELECT gen_random_uuid(), $1, 'bench tenant 2', 'admin', $2, left($3, 8)
        WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE key_hash = $2)`,
-      [second, createHash('sha256').update(secondKey, 'utf8').digest('hex'), secondKey],
+      [second, apiKeyHash(secondKey), secondKey],
     );
   }
   const policies = (await owner.query(`SELECT DISTINCT violation_policy_id AS p FROM aos_traces WHERE tenant_id = $1 AND violation_policy_id IS NOT NULL ORDER BY 1`, [tenantId])).rows.map((r) => r.p);

@@ -14,9 +14,15 @@ function load() {
   const { paths } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.base.json'), 'utf8')).compilerOptions;
   requireFromRoot('tsconfig-paths').register({ baseUrl: DIST, paths, addMatchAll: false });
   const { TraceStore } = requireFromRoot(path.join(DIST, 'libs/traces-store/src/lib/trace.store.js'));
+  const { hashApiKey } = requireFromRoot(path.join(DIST, 'libs/traces-store/src/lib/tenant.store.js'));
   const domain = requireFromRoot(path.join(DIST, 'libs/logs-domain/src/index.js'));
-  loaded = { TraceStore, domain };
+  loaded = { TraceStore, hashApiKey, domain };
   return loaded;
+}
+
+/** An API key as the service stores it (TenantStore's own hash, as built). */
+export function apiKeyHash(key) {
+  return load().hashApiKey(key);
 }
 
 /** The logs-domain library as built (hashing, verification). */

@@ -177,7 +177,6 @@ type SearchForm = 'union' | 'exists';
 interface SearchProbe {
   stepRows: number;
   matches: number | null;
-  passing: number | null;
   /** Under a broad filter, the passing traces among the first step matches (up to COUNT_CAP + 1); else null. */
   stepMatches: number | null;
   /**
@@ -762,7 +761,7 @@ export class TraceStore {
     // stays a per-row subplan behind OFFSET 0 (an anti-join would read every match), and
     // the MATERIALIZED CTE plans the matching batches alone, for their first rows (beside
     // the NOT EXISTS the planner once ANDed in a bitmap of the tenant's ~1.1M rows: 45 to 76 ms).
-    const [row] = await sql.query<{ step_rows: number; matches: number | null; passing: number | null; search_rows: number; step_matches: number | null }>(
+    const [row] = await sql.query<{ step_rows: number; matches: number | null; search_rows: number | null; step_matches: number | null }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
        SELECT pr.*,
               CASE WHEN pr.passing >= ${Math.ceil(SEARCH_COUNT_MIN_SHARE * sample)} THEN
@@ -785,7 +784,7 @@ export class TraceStore {
             OFFSET 0) pr`,
       p.values,
     );
-    return { stepRows: row.step_rows, matches: row.matches, passing: row.passing, searchRows: row.search_rows, stepMatches: row.step_matches };
+    return { stepRows: row.step_rows, matches: row.matches, searchRows: row.search_rows, stepMatches: row.step_matches };
   }
 
   /**
