@@ -761,6 +761,8 @@ export class TraceStore {
     // stays a per-row subplan behind OFFSET 0 (an anti-join would read every match), and
     // the MATERIALIZED CTE plans the matching batches alone, for their first rows (beside
     // the NOT EXISTS the planner once ANDed in a bitmap of the tenant's ~1.1M rows: 45 to 76 ms).
+    // The passing sample looks each of its traces up by key (EXISTS behind OFFSET 0): joined,
+    // the planner hashed every trace of a narrow filter, 37,000 of an agent's, for 250 (8 ms).
     const [row] = await sql.query<{ step_rows: number; matches: number | null; search_rows: number | null; step_matches: number | null }>(
       `WITH s AS MATERIALIZED (${matchingBatches})
        SELECT pr.*,
@@ -777,7 +779,7 @@ export class TraceStore {
               END AS matches,
               CASE WHEN st.n >= ${limit} AND ${filtered} THEN
                 (SELECT count(*) FROM (SELECT s.trace_id FROM s LIMIT ${sample}) x
-                 JOIN aos_traces t ON t.trace_id = x.trace_id WHERE ${others.join(' AND ')})::int
+                 WHERE EXISTS (SELECT 1 FROM aos_traces t WHERE t.trace_id = x.trace_id AND ${others.join(' AND ')} OFFSET 0))::int
               END AS passing,
               (SELECT c.reltuples::float8 FROM pg_class c WHERE c.oid = (SELECT s.tableoid FROM s LIMIT 1)) AS search_rows
             FROM (SELECT count(*)::int AS n, count(DISTINCT f.trace_id)::int AS traces FROM (SELECT s.trace_id FROM s LIMIT ${limit}) f) st
