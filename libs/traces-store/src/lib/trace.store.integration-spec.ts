@@ -36,6 +36,19 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
   const newTrace = async (tenant = tenantA) =>
     (await store.createTrace(tenant, { run_id: randomUUID(), agent_id: randomUUID(), agent_name: 'support-bot', started_at: '2026-01-20T10:00:00.000Z' })).trace;
 
+  /** A new tenant whose search rows share `tenant`'s partition of aos_step_search (STEP_SEARCH_PARTITIONS). */
+  const tenantSharingPartition = async (tenant: string, name: string): Promise<string> => {
+    const [{ other }] = await t.asOwner<{ other: string }>(
+      `SELECT u AS other FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, 2000)) c
+       WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int,
+               (SELECT r FROM generate_series(0, $2::int - 1) r WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int, r, $1::uuid)), u)
+       LIMIT 1`,
+      [tenant, STEP_SEARCH_PARTITIONS],
+    );
+    await t.asOwner(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2)`, [other, name]);
+    return other;
+  };
+
   // Records every statement listTraces runs, and which search form its page used.
   const recorder = () => {
     const statements: string[] = [];
@@ -558,15 +571,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
     it('pages a moderately common term from time windows of the tenant, the same rows as the per-trace form', async () => {
       const tenants = new TenantStore(t.db);
       const tenant = (await tenants.createTenant('windows', 'none')).tenant_id;
-      // Another tenant whose search rows share the tenant's partition (STEP_SEARCH_PARTITIONS).
-      const [{ other }] = await t.asOwner<{ other: string }>(
-        `SELECT u AS other FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, 2000)) c
-         WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int,
-                 (SELECT r FROM generate_series(0, $2::int - 1) r WHERE satisfies_hash_partition('aos_step_search'::regclass, $2::int, r, $1::uuid)), u)
-         LIMIT 1`,
-        [tenant, STEP_SEARCH_PARTITIONS],
-      );
-      await t.asOwner(`INSERT INTO tenants (tenant_id, name) VALUES ($1, 'windows-other')`, [other]);
+      const other = await tenantSharingPartition(tenant, 'windows-other');
       const agent = randomUUID();
       // 400 traces, one a second; every tenth holds the term, every second is the agent's.
       // The other tenant: 10,000 traces in the same seconds (a few with the term), so that
@@ -639,6 +644,39 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       await windowed.listTraces(tenant, { ...query, sort: 'total_tokens' });
       await windowed.listTraces(tenant, { ...query, search: 'giraffe' });
       expect(r.pageForms()).toEqual(['exists', 'exists', 'exists']);
+    }, 60_000);
+
+    it("probes the tenant's step-search partition by name, where the serving role sees its own rows only", async () => {
+      const tenant = (await new TenantStore(t.db).createTenant('partition-probe', 'none')).tenant_id;
+      const other = await tenantSharingPartition(tenant, 'partition-probe-other');
+      // 30 traces each, every third holding the term.
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, started_at)
+         SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN $1::uuid ELSE $2::uuid END, gen_random_uuid(), gen_random_uuid(),
+                timestamptz '2026-05-01T00:00:00Z' + g * interval '1 second'
+         FROM generate_series(1, 60) g`,
+        [tenant, other],
+      );
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, 0, 4,
+                to_tsvector('english', CASE WHEN extract(epoch FROM started_at)::bigint % 3 = 0 THEN 'an okapi' ELSE 'a giraffe' END), started_at
+         FROM aos_traces WHERE tenant_id IN ($1, $2)`,
+        [tenant, other],
+      );
+      const [{ partition }] = await t.asOwner<{ partition: string }>(`SELECT DISTINCT tableoid::regclass::text AS partition FROM aos_step_search WHERE tenant_id = $1`, [tenant]);
+      const r = recorder();
+      const page = await new TraceStore(r.db).listTraces(tenant, { limit: 50, offset: 0, sort: 'started_at', order: 'desc', search: 'okapi' });
+      expect(page.items).toHaveLength(10);
+      expect(page.items.every((x) => x.tenant_id === tenant)).toBe(true);
+      expect(page.total).toBe(10);
+      expect(r.statements.find((x) => x.includes('WITH s AS MATERIALIZED'))).toContain(`FROM ${partition} x`);
+      // Read directly, the partition shows each tenant its own rows (its policy), no tenant none.
+      const seen = async (tenantId: string) =>
+        t.db.transaction({ tenantId }, (sql) => sql.query<{ tenant_id: string; n: number }>(`SELECT tenant_id, count(*)::int AS n FROM ${partition} GROUP BY tenant_id`));
+      expect(await seen(tenant)).toEqual([{ tenant_id: tenant, n: 30 }]);
+      expect(await seen(other)).toEqual([{ tenant_id: other, n: 30 }]);
+      expect(await t.db.query(`SELECT count(*)::int AS n FROM ${partition}`)).toEqual([{ n: 0 }]);
     }, 60_000);
   });
 

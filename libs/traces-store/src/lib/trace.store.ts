@@ -232,6 +232,8 @@ export class TraceStore {
   private readonly reasonWalkRows: number;
   private readonly searchWindowFirst: number;
   private readonly searchWindowMax: number;
+  /** Each tenant's partition of aos_step_search (fixed by the migrations), by tenant id. */
+  private readonly stepSearchPartitions = new Map<string, string>();
 
   constructor(
     private readonly db: Database,
@@ -750,7 +752,10 @@ export class TraceStore {
     const limit = p.add(this.searchProbeLimit);
     const q = textQuery(p, query.search!);
     const tenant = p.add(tenantId);
-    const matchingBatches = `SELECT x.trace_id, x.first_step_index, x.tableoid FROM aos_step_search x
+    // The tenant's partition by name: through the parent the scan is planned without the LIMIT
+    // (StepSearchPartitionsReadable1770500000000).
+    const partition = await this.stepSearchPartition(sql, tenantId);
+    const matchingBatches = `SELECT x.trace_id, x.first_step_index, x.tableoid FROM ${partition} x
       WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q} LIMIT ${p.add(this.searchProbeLimit * (filtered ? SEARCH_COUNT_REACH : 1))}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const sample = Math.min(PASSING_SAMPLE, this.searchProbeLimit);
@@ -787,6 +792,28 @@ export class TraceStore {
       p.values,
     );
     return { stepRows: row.step_rows, matches: row.matches, searchRows: row.search_rows, stepMatches: row.step_matches };
+  }
+
+  /**
+   * The tenant's partition of `aos_step_search`, as a quoted name (the parent's
+   * when it has none): the one whose hash bound the tenant id satisfies. Read
+   * once per tenant; it has the parent's tenant policy and grant.
+   */
+  private async stepSearchPartition(sql: Sql, tenantId: string): Promise<string> {
+    const known = this.stepSearchPartitions.get(tenantId);
+    if (known) return known;
+    const [row] = await sql.query<{ name: string }>(
+      `SELECT c.oid::regclass::text AS name
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+            LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'modulus (\\d+), remainder (\\d+)') b
+       WHERE i.inhparent = 'aos_step_search'::regclass
+         AND satisfies_hash_partition('aos_step_search'::regclass, b[1]::int, b[2]::int, $1::uuid)`,
+      [tenantId],
+    );
+    const name = row?.name ?? 'aos_step_search';
+    if (this.stepSearchPartitions.size >= 10_000) this.stepSearchPartitions.clear();
+    this.stepSearchPartitions.set(tenantId, name);
+    return name;
   }
 
   /**

@@ -87,6 +87,9 @@ async function grantAppRole(owner: DataSource, role: string): Promise<void> {
   await owner.query(`GRANT SELECT, INSERT, UPDATE ON incidents TO ${role}`);
   // The search index is derived data: the indexer function (definer) maintains it.
   await owner.query(`GRANT SELECT ON aos_step_search TO ${role}`);
+  // Its partitions too (a search reads its tenant's by name), under the same tenant policy.
+  const partitions = await owner.query(`SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'aos_step_search'::regclass`);
+  if (partitions.length > 0) await owner.query(`GRANT SELECT ON ${partitions.map((p: { name: string }) => p.name).join(', ')} TO ${role}`);
   await owner.query(`GRANT INSERT ON aos_step_search_queue TO ${role}`);
   // System-log search rows: written by the indexer function (definer) from a queue the trigger fills.
   await owner.query(`GRANT SELECT ON system_logs_search TO ${role}`);

@@ -14,6 +14,7 @@ import { StepContentAsHashedText1770000000000 } from './1770000000000-step-conte
 import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper-system-log-search-rows';
 import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
 import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
+import { StepSearchPartitionsReadable1770500000000 } from './1770500000000-step-search-partitions-readable';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   CheaperSystemLogSearchRows1770100000000,
   StepSearchStartedAt1770200000000,
   StepSearchByTenant1770300000000,
+  StepSearchPartitionsReadable1770500000000,
 ];
