@@ -22,7 +22,8 @@ export const STEP_SEARCH_PARTITIONS = 16;
  * (their batches wait in the queue); the indexer now names the new key in its
  * ON CONFLICT. Row-level security and the refusal to DROP cover
  * the partitions (`aos_step_search_p0` ...), which the serving role cannot
- * read directly (it is granted the parent only).
+ * read directly (it is granted the parent only; StepSearchPartitionsReadable1770500000000
+ * later gives the partitions the parent's policy, and openDatabase the grant).
  */
 export class StepSearchByTenant1770300000000 implements MigrationInterface {
   name = 'StepSearchByTenant1770300000000';
