@@ -16,28 +16,23 @@ export class StepSearchPartitionsReadable1770500000000 implements MigrationInter
   name = 'StepSearchPartitionsReadable1770500000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-DO $$
-DECLARE
-  part regclass;
-BEGIN
-  FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'aos_step_search'::regclass LOOP
-    EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = aos_current_tenant()) WITH CHECK (tenant_id = aos_current_tenant())', part);
-  END LOOP;
-END $$;
-`);
+    await q.query(onEachPartition(`CREATE POLICY tenant_isolation ON %s USING (tenant_id = aos_current_tenant()) WITH CHECK (tenant_id = aos_current_tenant())`));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`
+    await q.query(onEachPartition(`DROP POLICY tenant_isolation ON %s`));
+  }
+}
+
+/** Runs `statement` (a format() string; %s is the partition) on each partition of aos_step_search. */
+function onEachPartition(statement: string): string {
+  return `
 DO $$
 DECLARE
   part regclass;
 BEGIN
   FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'aos_step_search'::regclass LOOP
-    EXECUTE format('DROP POLICY tenant_isolation ON %s', part);
+    EXECUTE format('${statement}', part);
   END LOOP;
-END $$;
-`);
-  }
+END $$;`;
 }
