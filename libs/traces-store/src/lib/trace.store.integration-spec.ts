@@ -589,7 +589,8 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
          SELECT tenant_id, trace_id, 0, 4,
                 to_tsvector('english', CASE WHEN (tenant_id = $1 AND extract(epoch FROM started_at)::bigint % 10 = 0)
                                               OR (tenant_id = $2 AND extract(epoch FROM started_at)::bigint % 400 = 7 AND left(trace_id::text, 1) = 'a')
-                                         THEN 'a pangolin' ELSE 'a giraffe' END),
+                                         THEN 'a pangolin' ELSE 'a giraffe' END
+                            || CASE WHEN tenant_id = $1 AND extract(epoch FROM started_at)::bigint % 4 = 2 THEN ' an aardvark' ELSE '' END),
                 started_at
          FROM aos_traces WHERE tenant_id IN ($1, $2)`,
         [tenant, other],
@@ -632,6 +633,19 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         const found = got.flatMap((p) => p.items);
         expect(found).toHaveLength(40);
         expect(found.every((x) => x.tenant_id === tenant)).toBe(true);
+      }
+      // A term in ~1% of the partition's rows (100 of the agent's traces): windows without
+      // another filter; under one (FILTERED_WINDOW_MAX_SHARE) the per-trace walk.
+      const aardvark = { ...query, search: 'aardvark' };
+      for (const [q, form] of [
+        [aardvark, 'window'],
+        [{ ...aardvark, agent_id: agent }, 'exists'],
+      ] as Array<[TraceListQuery, string]>) {
+        r.statements.length = 0;
+        const got = await pages(windowed, q);
+        expect(r.pageForms()[0]).toBe(form);
+        expect(got).toEqual(await pages(perTrace, q));
+        expect(got.flatMap((p) => p.items)).toHaveLength(100);
       }
       // No window fills the page (20 traces hold 2 matches): the per-trace form answers.
       r.statements.length = 0;

@@ -151,14 +151,24 @@ export const SEARCH_WINDOW_MAX = 256_000;
  * A common term takes the window form when the planner expects it in at most
  * this share of the step-search rows of the tenant's partition, and in at most
  * WINDOW_MAX_MATCHES rows of it: the window reads the term's whole posting list
- * in the partition (~0.3 to 0.6 us a row on the bench VMs) to skip testing
+ * in the partition (~0.15 to 0.6 us a row on the bench VMs) to skip testing
  * trace after trace (~3 to 10 us each).
- * A term in 1% of the rows (2% of traces) fills its page sooner by the EXISTS
- * walk (~2,500 traces): 10 ms against the window's 20 on the bench (session 7);
- * one in 0.2% (0.4% of traces) takes 30 ms by the walk, 15 by two windows.
+ * Before the partitions (session 7) a term in 1% of the rows (2% of traces)
+ * filled its page sooner by the EXISTS walk (~2,500 traces): 10 ms against the
+ * window's 20, the posting list holding every tenant's matches. In its
+ * tenant's partition that window takes 4 ms and the walk 10 (session 9); one in
+ * 0.2% (0.4% of traces) takes 30 ms by the walk, 15 by two windows.
  */
-const WINDOW_MAX_SHARE = 0.006;
+const WINDOW_MAX_SHARE = 0.015;
 const WINDOW_MAX_MATCHES = 60_000;
+
+/**
+ * The same under other filters: a window of 4,000 passing traces then spans
+ * the time range of many more, all of whose rows the bitmap of the range holds.
+ * The 1% term under status=failed (7%): 14 ms by the window, 10 by the walk
+ * (session 9).
+ */
+const FILTERED_WINDOW_MAX_SHARE = 0.006;
 
 /**
  * A moderately common term under other filters takes the union form when the
@@ -631,8 +641,9 @@ export class TraceStore {
    * The page's form for a term the probe found common. The planner's statistics
    * tell how common: they know each frequent lexeme's share (and put any other
    * below the least of them), per partition; no rows are read. A term in at most
-   * WINDOW_MAX_SHARE of the rows of the tenant's partition (and WINDOW_MAX_MATCHES
-   * of its `searchRows`) is moderately common: under other filters, with at most
+   * WINDOW_MAX_SHARE of the rows of the tenant's partition (FILTERED_WINDOW_MAX_SHARE
+   * under other filters; and WINDOW_MAX_MATCHES of its `searchRows`) is
+   * moderately common: under other filters, with at most
    * UNION_MAX_MATCHES expected in the partition, the union form (all the tenant's,
    * then the filters) costs least; else time windows where the sort allows. Any
    * commoner term fills its page soonest by the per-trace walk.
@@ -652,8 +663,9 @@ export class TraceStore {
     const [matching, rows] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
     const share = rows > 0 ? matching / rows : 1;
     const inPartition = share * probe.searchRows;
-    if (share > WINDOW_MAX_SHARE || inPartition > WINDOW_MAX_MATCHES) return 'exists';
-    if (hasOtherFilters(query) && inPartition <= UNION_MAX_MATCHES) return 'union';
+    const filtered = hasOtherFilters(query);
+    if (share > (filtered ? FILTERED_WINDOW_MAX_SHARE : WINDOW_MAX_SHARE) || inPartition > WINDOW_MAX_MATCHES) return 'exists';
+    if (filtered && inPartition <= UNION_MAX_MATCHES) return 'union';
     return this.windowed(query) ? 'window' : 'exists';
   }
 
