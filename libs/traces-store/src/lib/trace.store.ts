@@ -807,9 +807,12 @@ export class TraceStore {
   }
 
   /**
-   * The tenant's partition of `aos_step_search`, as a quoted name (the parent's
-   * when it has none): the one whose hash bound the tenant id satisfies. Read
-   * once per tenant; it has the parent's tenant policy and grant.
+   * The tenant's partition of `aos_step_search`, as a quoted name: the one whose
+   * hash bound the tenant id satisfies, if it has a row-security policy and this
+   * role may read it (StepSearchPartitionsReadable1770500000000; the grant comes
+   * with openDatabase). Else the parent's, which is always right, if slower: an
+   * instance started with migrations off ahead of them must not read a partition
+   * that shows it no row. Read once per tenant.
    */
   private async stepSearchPartition(sql: Sql, tenantId: string): Promise<string> {
     const known = this.stepSearchPartitions.get(tenantId);
@@ -819,7 +822,8 @@ export class TraceStore {
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
             LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'modulus (\\d+), remainder (\\d+)') b
        WHERE i.inhparent = 'aos_step_search'::regclass
-         AND satisfies_hash_partition('aos_step_search'::regclass, b[1]::int, b[2]::int, $1::uuid)`,
+         AND satisfies_hash_partition('aos_step_search'::regclass, b[1]::int, b[2]::int, $1::uuid)
+         AND EXISTS (SELECT 1 FROM pg_policy y WHERE y.polrelid = c.oid) AND has_table_privilege(c.oid, 'SELECT')`,
       [tenantId],
     );
     const name = row?.name ?? 'aos_step_search';
