@@ -615,6 +615,9 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       const first = await windowed.listTraces(tenant, query);
       expect(first.items.map((x) => x.started_at)).toEqual([400, 390, 380, 370, 360].map(at));
       expect(r.pageForms()).toEqual(['window', 'window']);
+      // The term's share comes from the planner once; later pages and filters reuse it.
+      const plans = () => r.statements.filter((x) => x.trim().startsWith('EXPLAIN')).length;
+      expect(plans()).toBe(1);
       // Every page, both orders, with a filter: the same as the per-trace form, this tenant's only.
       // A page of 50 (51 rows) fills no window up to 100 traces (10 matches): the per-trace form
       // answers. Under another filter, the term's ~41 rows in the table: all of the tenant's (union).
@@ -633,6 +636,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         const found = got.flatMap((p) => p.items);
         expect(found).toHaveLength(40);
         expect(found.every((x) => x.tenant_id === tenant)).toBe(true);
+        expect(plans()).toBe(0);
       }
       // A term in ~1% of the partition's rows (100 of the agent's traces): windows without
       // another filter; under one (FILTERED_WINDOW_MAX_SHARE) the per-trace walk.
@@ -644,6 +648,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
         r.statements.length = 0;
         const got = await pages(windowed, q);
         expect(r.pageForms()[0]).toBe(form);
+        expect(plans()).toBe(form === 'window' ? 1 : 0);
         expect(got).toEqual(await pages(perTrace, q));
         expect(got.flatMap((p) => p.items)).toHaveLength(100);
       }

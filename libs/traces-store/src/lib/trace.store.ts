@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import { LRUCache } from 'lru-cache';
 import {
   type AddStepsResult,
   canonicalJson,
@@ -243,7 +244,14 @@ export class TraceStore {
   private readonly searchWindowFirst: number;
   private readonly searchWindowMax: number;
   /** Each tenant's partition of aos_step_search (fixed by the migrations), by tenant id. */
-  private readonly stepSearchPartitions = new Map<string, string>();
+  private readonly stepSearchPartitions = new LRUCache<string, string>({ max: 10_000 });
+  /**
+   * The planner's share of a term in a tenant's partition (commonTermForm), by
+   * tenant and term: an estimate from statistics that change at ANALYZE, so a
+   * minute old is as good, and a console paging or refreshing one search plans
+   * it once.
+   */
+  private readonly termShares = new LRUCache<string, number>({ max: 10_000, ttl: 60_000 });
 
   constructor(
     private readonly db: Database,
@@ -650,10 +658,23 @@ export class TraceStore {
    */
   private async commonTermForm(sql: Sql, tenantId: string, query: TraceListQuery, probe: SearchProbe): Promise<SearchForm | 'window'> {
     if (this.searchWindowMax === 0 || !probe.searchRows || probe.searchRows <= 0) return 'exists';
+    const share = await this.termShare(sql, tenantId, query.search!);
+    const inPartition = share * probe.searchRows;
+    const filtered = hasOtherFilters(query);
+    if (share > (filtered ? FILTERED_WINDOW_MAX_SHARE : WINDOW_MAX_SHARE) || inPartition > WINDOW_MAX_MATCHES) return 'exists';
+    if (filtered && inPartition <= UNION_MAX_MATCHES) return 'union';
+    return this.windowed(query) ? 'window' : 'exists';
+  }
+
+  /** The planner's estimate of the share of the tenant's partition's step-search rows that hold the term (cached, termShares). */
+  private async termShare(sql: Sql, tenantId: string, search: string): Promise<number> {
+    const key = `${tenantId}\n${search}`;
+    const known = this.termShares.get(key);
+    if (known !== undefined) return known;
     const p = new Params();
     const tenant = p.add(tenantId);
     const [plan] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { Plans: Array<{ 'Plan Rows': number }> } }> }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 FROM (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${textQuery(p, query.search!)} OFFSET 0) a
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${textQuery(p, search)} OFFSET 0) a
        UNION ALL SELECT 1 FROM (SELECT 1 FROM aos_step_search y WHERE y.tenant_id = ${tenant} OFFSET 0) b`,
       p.values,
     );
@@ -662,11 +683,8 @@ export class TraceStore {
     // partition. OFFSET 0 keeps each branch one node in the plan.
     const [matching, rows] = plan['QUERY PLAN'][0].Plan.Plans.map((n) => n['Plan Rows']);
     const share = rows > 0 ? matching / rows : 1;
-    const inPartition = share * probe.searchRows;
-    const filtered = hasOtherFilters(query);
-    if (share > (filtered ? FILTERED_WINDOW_MAX_SHARE : WINDOW_MAX_SHARE) || inPartition > WINDOW_MAX_MATCHES) return 'exists';
-    if (filtered && inPartition <= UNION_MAX_MATCHES) return 'union';
-    return this.windowed(query) ? 'window' : 'exists';
+    this.termShares.set(key, share);
+    return share;
   }
 
   /**
@@ -816,7 +834,7 @@ export class TraceStore {
    */
   private async stepSearchPartition(sql: Sql, tenantId: string): Promise<string> {
     const known = this.stepSearchPartitions.get(tenantId);
-    if (known) return known;
+    if (known !== undefined) return known;
     const [row] = await sql.query<{ name: string }>(
       `SELECT c.oid::regclass::text AS name
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
@@ -827,7 +845,6 @@ export class TraceStore {
       [tenantId],
     );
     const name = row?.name ?? 'aos_step_search';
-    if (this.stepSearchPartitions.size >= 10_000) this.stepSearchPartitions.clear();
     this.stepSearchPartitions.set(tenantId, name);
     return name;
   }
