@@ -71,7 +71,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
             ? 'exists'
             : /FROM \(SELECT w\.\* FROM aos_traces w/.test(x)
               ? 'reasons'
-              : /x\.started_at/.test(x)
+              : /x\.started_at [<>]=/.test(x)
                 ? 'window'
                 : 'union',
         );
@@ -663,6 +663,62 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       await windowed.listTraces(tenant, { ...query, sort: 'total_tokens' });
       await windowed.listTraces(tenant, { ...query, search: 'giraffe' });
       expect(r.pageForms()).toEqual(['exists', 'exists', 'exists']);
+    }, 60_000);
+
+    it('pages a rare term in started_at order from its matches sorted first: ties, both orders, cursor, offset, filters', async () => {
+      const tenant = (await new TenantStore(t.db).createTenant('ordered-matches', 'none')).tenant_id;
+      // 30 traces, three to a second (ties); every second holds the term in a step (trace 3 in two
+      // batches), trace 9 only in its violation reason; failed and completed alternate by threes.
+      await t.asOwner(
+        `INSERT INTO aos_traces (trace_id, tenant_id, run_id, agent_id, status, started_at, completed_at, content_hash,
+                                 violation_step_index, violation_reason, violation_policy_id, violation_timestamp)
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), CASE WHEN (g / 3) % 2 = 0 THEN 'failed' ELSE 'completed' END,
+                timestamptz '2026-06-01T00:00:00Z' + (g / 3) * interval '1 second', timestamptz '2026-06-01T01:00:00Z', repeat('0', 64),
+                CASE WHEN g = 9 THEN 0 END, CASE WHEN g = 9 THEN 'an ibex got out' END, CASE WHEN g = 9 THEN gen_random_uuid() END,
+                CASE WHEN g = 9 THEN timestamptz '2026-06-01T00:00:03Z' END
+         FROM generate_series(0, 29) g`,
+        [tenant],
+      );
+      await t.asOwner(
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
+         SELECT tenant_id, trace_id, b * 5, b * 5 + 4, to_tsvector('english', CASE WHEN n % 2 = 0 AND (b = 0 OR n = 3) THEN 'an ibex' ELSE 'a yak' END), started_at
+         FROM (SELECT *, row_number() OVER (ORDER BY trace_id) AS n FROM aos_traces WHERE tenant_id = $1) t, generate_series(0, 1) b`,
+        [tenant],
+      );
+      const rows = await t.asOwner<{ trace_id: string; started_at: Date; status: string; hit: boolean }>(
+        `SELECT t.trace_id, t.started_at, t.status,
+                EXISTS (SELECT 1 FROM aos_step_search x WHERE x.trace_id = t.trace_id AND x.search_vector @@ 'ibex'::tsquery) OR t.violation_reason IS NOT NULL AS hit
+         FROM aos_traces t WHERE t.tenant_id = $1`,
+        [tenant],
+      );
+      const expected = (order: 'asc' | 'desc', status?: string) =>
+        rows
+          .filter((x) => x.hit && (!status || x.status === status))
+          .sort((a, b) => (a.started_at.getTime() - b.started_at.getTime() || (a.trace_id < b.trace_id ? -1 : 1)) * (order === 'asc' ? 1 : -1))
+          .map((x) => x.trace_id);
+      const r = recorder();
+      const ordered = new TraceStore(r.db);
+      for (const order of ['desc', 'asc'] as const) {
+        for (const status of [undefined, 'failed'] as const) {
+          const want = expected(order, status);
+          expect(want.length).toBeGreaterThan(4);
+          const query: TraceListQuery = { limit: 4, offset: 0, sort: 'started_at', order, search: 'ibex', ...(status ? { status } : {}) };
+          r.statements.length = 0;
+          const got: string[] = [];
+          for (let cursor: string | undefined, n = 0; n < 20; n++) {
+            const page = await ordered.listTraces(tenant, { ...query, ...(cursor ? { cursor } : {}) });
+            got.push(...page.items.map((x) => x.trace_id));
+            expect(page.total).toBe(want.length);
+            if (!page.next_cursor) break;
+            cursor = page.next_cursor;
+          }
+          expect(got).toEqual(want);
+          expect(new Set(r.pageForms())).toEqual(new Set(['union']));
+          expect(r.statements.some((x) => x.includes('CROSS JOIN LATERAL'))).toBe(true);
+          const second = await ordered.listTraces(tenant, { ...query, offset: 4 });
+          expect(second.items.map((x) => x.trace_id)).toEqual(want.slice(4, 8));
+        }
+      }
     }, 60_000);
 
     it("probes the tenant's step-search partition by name, where the serving role sees its own rows only", async () => {

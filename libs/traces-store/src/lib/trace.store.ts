@@ -636,8 +636,42 @@ export class TraceStore {
         if (windowed) return finish(windowed);
       }
       const p = new Params();
+      if (query.search && form === 'union' && query.sort === 'started_at') {
+        return finish(await page(await this.matchesInOrder(sql, tenantId, query, query.search, p), p, ['true']));
+      }
       return finish(await page('aos_traces t', p, traceFilterClauses(p, tenantId, query, { form: form === 'union' ? 'union' : 'exists' })));
     });
+  }
+
+  /**
+   * The union form's traces in `started_at` order, as a table for readPage: the
+   * term's matching traces (each search row carries its trace's `started_at`;
+   * reason and id matches too) are sorted first, then looked up one by one with
+   * the other filters, so a page stops after the lookups it needs. The general
+   * form looks up every match and sorts those that pass: "quetzal" (2,250 matching
+   * traces) under status=failed looked up all of them, 9 ms, where 950 in order
+   * fill the page, 6 ms (docs/benchmarks.md section 2, session 9). The matches'
+   * own `trace_id` and `started_at` are the page's sort key; the lookup stays a
+   * per-match subplan behind OFFSET 0.
+   */
+  private async matchesInOrder(sql: Sql, tenantId: string, query: TraceListQuery, search: string, p: Params): Promise<string> {
+    const partition = await this.stepSearchPartition(sql, tenantId);
+    const others = traceFilterClauses(p, tenantId, { ...query, search: undefined });
+    const tenant = p.add(tenantId);
+    const q = textQuery(p, search);
+    const matches = [
+      `SELECT x.trace_id, x.started_at FROM ${partition} x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`,
+      `SELECT r.trace_id, r.started_at FROM aos_traces r WHERE r.tenant_id = ${tenant} AND r.violation_reason IS NOT NULL AND r.reason_search @@ ${q}`,
+    ];
+    const term = search.trim();
+    if (UUID_RE.test(term)) {
+      matches.push(`SELECT i.trace_id, i.started_at FROM aos_traces i WHERE i.tenant_id = ${tenant} AND (${idMatch('i', `${p.add(term.toLowerCase())}::uuid`)})`);
+    }
+    const columns = TRACE_COLUMNS.replace(/(\w+)/g, (c) => (c === 'trace_id' || c === 'started_at' ? `m.${c}` : `l.${c}`));
+    // Sorted inside: the planner keeps the order through the per-match lookups (and so the page's
+    // ORDER BY costs nothing and its LIMIT stops them); sorted outside, it looked up every match first.
+    return `(SELECT ${columns} FROM (${matches.join(' UNION ')} ORDER BY started_at ${query.order}, trace_id ${query.order}) m
+      CROSS JOIN LATERAL (SELECT t.* FROM aos_traces t WHERE t.trace_id = m.trace_id AND ${others.join(' AND ')} OFFSET 0) l) t`;
   }
 
   /** Whether a common term's page may come from time windows: `started_at` order, keyset or first page, no id to match. */
@@ -1223,6 +1257,11 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
   for await (const a of source) yield fn(a);
 }
 
+/** An id-shaped search term matched against a trace's ids (`alias` is the trace's). */
+function idMatch(alias: string, id: string): string {
+  return ['trace_id', 'run_id', 'agent_id', 'violation_policy_id', 'incident_id'].map((c) => `${alias}.${c} = ${id}`).join(' OR ');
+}
+
 /**
  * Full-text match over step content (the asynchronous step index) and the
  * violation reason; an id-shaped term also matches ids. Both forms match the
@@ -1252,9 +1291,7 @@ function traceSearchClause(p: Params, tenantId: string, search: string, { form, 
       `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q} OFFSET 0)`,
       `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`,
     ];
-    if (id) {
-      any.push(`t.trace_id = ${id} OR t.run_id = ${id} OR t.agent_id = ${id} OR t.violation_policy_id = ${id} OR t.incident_id = ${id}`);
-    }
+    if (id) any.push(idMatch('t', id));
     return `(${any.join(' OR ')})`;
   }
   // The step and id matches become one array (an InitPlan), the reason match stays a
@@ -1263,8 +1300,7 @@ function traceSearchClause(p: Params, tenantId: string, search: string, { form, 
   const ids = [stepIds ?? `SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.search_vector @@ ${q}`];
   if (id) {
     ids.push(
-      `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant()}
-         AND (i.trace_id = ${id} OR i.run_id = ${id} OR i.agent_id = ${id} OR i.violation_policy_id = ${id} OR i.incident_id = ${id})`,
+      `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant()} AND (${idMatch('i', id)})`,
     );
   }
   return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR (t.violation_reason IS NOT NULL AND t.reason_search @@ ${q}))`;
