@@ -661,7 +661,7 @@ export class TraceStore {
     const q = textQuery(p, search);
     const matches = [
       `SELECT x.trace_id, x.started_at FROM ${partition} x WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q}`,
-      `SELECT r.trace_id, r.started_at FROM aos_traces r WHERE r.tenant_id = ${tenant} AND r.violation_reason IS NOT NULL AND r.reason_search @@ ${q}`,
+      `SELECT r.trace_id, r.started_at FROM aos_traces r WHERE r.tenant_id = ${tenant} AND ${reasonMatch('r', q)}`,
     ];
     const term = search.trim();
     if (UUID_RE.test(term)) {
@@ -759,7 +759,7 @@ export class TraceStore {
       where.push(
         `(t.trace_id = ANY(ARRAY(SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${p.add(tenantId)}
             AND x.started_at ${desc ? '>=' : '<='} ${far}${near} AND x.search_vector @@ ${q}))
-          OR (t.violation_reason IS NOT NULL AND t.reason_search @@ ${q}))`,
+          OR ${reasonMatch('t', q)})`,
       );
       const found = await page('aos_traces t', p, where);
       const full = found.read.rows.length > query.limit;
@@ -864,7 +864,7 @@ export class TraceStore {
    * role may read it (StepSearchPartitionsReadable1770500000000; the grant comes
    * with openDatabase). Else the parent's, which is always right, if slower: an
    * instance started with migrations off ahead of them must not read a partition
-   * that shows it no row. Read once per tenant.
+   * that shows it no row. Read once per tenant (the parent, once a minute).
    */
   private async stepSearchPartition(sql: Sql, tenantId: string): Promise<string> {
     const known = this.stepSearchPartitions.get(tenantId);
@@ -878,9 +878,13 @@ export class TraceStore {
          AND EXISTS (SELECT 1 FROM pg_policy y WHERE y.polrelid = c.oid) AND has_table_privilege(c.oid, 'SELECT')`,
       [tenantId],
     );
-    const name = row?.name ?? 'aos_step_search';
-    this.stepSearchPartitions.set(tenantId, name);
-    return name;
+    if (row) {
+      this.stepSearchPartitions.set(tenantId, row.name);
+      return row.name;
+    }
+    // Asked again in a minute: the migration may have run since.
+    this.stepSearchPartitions.set(tenantId, 'aos_step_search', { ttl: 60_000 });
+    return 'aos_step_search';
   }
 
   /**
@@ -1257,6 +1261,14 @@ async function* mapAsync<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): Async
   for await (const a of source) yield fn(a);
 }
 
+/**
+ * A search term (`q`, a tsquery) matched against a trace's violation reason
+ * (`alias` is the trace's); the null test lets the planner use the partial GIN.
+ */
+function reasonMatch(alias: string, q: string): string {
+  return `(${alias}.violation_reason IS NOT NULL AND ${alias}.reason_search @@ ${q})`;
+}
+
 /** An id-shaped search term matched against a trace's ids (`alias` is the trace's). */
 function idMatch(alias: string, id: string): string {
   return ['trace_id', 'run_id', 'agent_id', 'violation_policy_id', 'incident_id'].map((c) => `${alias}.${c} = ${id}`).join(' OR ');
@@ -1289,7 +1301,7 @@ function traceSearchClause(p: Params, tenantId: string, search: string, { form, 
       // OFFSET 0 keeps the EXISTS a per-row subplan: without it the planner turns it into a
       // hashed subplan over every matching batch (a full scan for a common term, 0.7 s).
       `EXISTS (SELECT 1 FROM aos_step_search x WHERE x.tenant_id = ${tenant()} AND x.trace_id = t.trace_id AND x.search_vector @@ ${q} OFFSET 0)`,
-      `(t.violation_reason IS NOT NULL AND t.reason_search @@ ${q})`,
+      reasonMatch('t', q),
     ];
     if (id) any.push(idMatch('t', id));
     return `(${any.join(' OR ')})`;
@@ -1303,5 +1315,5 @@ function traceSearchClause(p: Params, tenantId: string, search: string, { form, 
       `SELECT i.trace_id FROM aos_traces i WHERE i.tenant_id = ${tenant()} AND (${idMatch('i', id)})`,
     );
   }
-  return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR (t.violation_reason IS NOT NULL AND t.reason_search @@ ${q}))`;
+  return `(t.trace_id = ANY(ARRAY(${ids.join(' UNION ')})) OR ${reasonMatch('t', q)})`;
 }
