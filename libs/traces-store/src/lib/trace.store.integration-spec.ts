@@ -75,7 +75,7 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
                 ? 'window'
                 : 'union',
         );
-    // The list's count, or a search's bounded walk of the traces (TraceStore.countFromPage, walkHits).
+    // The list's count, or a search's bounded walk of the traces (TraceList.countFromPage, walkHits).
     const counts = () =>
       statements.filter((x) => /^SELECT (count\(\*\)::int AS (n FROM \(SELECT 1 FROM aos_traces t|walked,)|d\.n, count\(w\.hit\))/.test(x.trim()));
     return { db, statements, pageForms, counts };

@@ -7,7 +7,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * term's GIN bitmap, instead of testing trace after trace in page order: for a
  * term in 1 of 500 steps, the tenant's newest 4,000 traces hold ~80 matches, and
  * finding them costs about one read of the term's posting list (see
- * TraceStore.windowPage and docs/benchmarks.md section 2, session 7).
+ * TraceList.windowPage and docs/benchmarks.md section 2, session 7).
  *
  * The indexer copies the value from the trace; existing rows are filled here.
  */
