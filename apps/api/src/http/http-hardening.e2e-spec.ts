@@ -216,6 +216,28 @@ describe('HTTP hardening (e2e)', () => {
       expect(fieldsOf(await request('GET', '/things?limit=0'))).toEqual(['limit']);
       expect((await request('GET', '/things?limit=5')).status).toBe(200);
     });
+
+    it('rejects a NUL character in a query parameter, which PostgreSQL cannot take, naming it', async () => {
+      const answer = await request('GET', '/things?name=a%00b');
+      expectProblem(answer, 400, '/things');
+      expect(fieldsOf(answer)).toEqual(['name']);
+      expect((await request('GET', '/things?name=a%20b')).status).toBe(200);
+    });
+
+    it('rejects the prototype keys as it does any unknown query parameter', async () => {
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        const answer = await request('GET', `/things?${key}=1&limit=5`);
+        expectProblem(answer, 400, '/things');
+        expect(fieldsOf(answer)).toEqual([key]);
+      }
+    });
+
+    it('rejects query parameters on a route that reads none', async () => {
+      const answer = await request('GET', `/things/${ID}?expand=1`);
+      expectProblem(answer, 400, `/things/${ID}`);
+      expect(fieldsOf(answer)).toEqual(['expand']);
+      expect(fieldsOf(await request('POST', '/things?dry_run=1', json(valid)))).toEqual(['dry_run']);
+    });
   });
 
   describe('JSON body safety', () => {

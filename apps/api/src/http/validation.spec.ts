@@ -2,7 +2,7 @@ import type { ArgumentMetadata } from '@nestjs/common';
 import type { ValidationError as ClassValidatorError } from 'class-validator';
 import { ValidationError } from '@aos/logs-domain';
 import {
-  findRepeatedQueryParameters,
+  findBadQueryParameters,
   flattenValidationErrors,
   MAX_FIELD_ERRORS,
   UuidParamPipe,
@@ -104,18 +104,31 @@ describe(validationExceptionFactory.name, () => {
   });
 });
 
-describe(findRepeatedQueryParameters.name, () => {
+describe(findBadQueryParameters.name, () => {
   it('names each repeated parameter of a query object', () => {
-    expect(findRepeatedQueryParameters({ limit: ['1', '2'], sort: 'name', tag: ['a', 'b'] })).toEqual([
+    expect(findBadQueryParameters({ limit: ['1', '2'], sort: 'name', tag: ['a', 'b'] })).toEqual([
       { field: 'limit', message: 'must be given once, not repeated' },
       { field: 'tag', message: 'must be given once, not repeated' },
     ]);
   });
 
   it('checks a single named parameter', () => {
-    expect(findRepeatedQueryParameters(['1', '2'], 'limit')).toHaveLength(1);
-    expect(findRepeatedQueryParameters('1', 'limit')).toEqual([]);
-    expect(findRepeatedQueryParameters(undefined)).toEqual([]);
+    expect(findBadQueryParameters(['1', '2'], 'limit')).toHaveLength(1);
+    expect(findBadQueryParameters('1', 'limit')).toEqual([]);
+    expect(findBadQueryParameters(undefined)).toEqual([]);
+  });
+
+  it('names a parameter holding a NUL character, which PostgreSQL cannot take', () => {
+    expect(findBadQueryParameters({ search: 'a\u0000b', sort: 'name' })).toEqual([
+      { field: 'search', message: 'must not contain the NUL character (\\u0000)' },
+    ]);
+    expect(findBadQueryParameters('\u0000', 'source')).toEqual([{ field: 'source', message: 'must not contain the NUL character (\\u0000)' }]);
+  });
+
+  it('refuses the prototype keys the transformation would drop silently', () => {
+    // As Fastify's parser gives them: own keys (an object literal's __proto__ would set the prototype).
+    const query = JSON.parse('{"__proto__": "1", "constructor": "2", "prototype": "3", "limit": "5"}');
+    expect(findBadQueryParameters(query).map((e) => e.field)).toEqual(['__proto__', 'constructor', 'prototype']);
   });
 });
 

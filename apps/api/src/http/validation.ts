@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform, ValidationPipe } from '@nestjs/common';
 import { isUUID, type ValidationError as ClassValidatorError } from 'class-validator';
-import { type FieldError, ValidationError } from '@aos/logs-domain';
+import { type FieldError, findUnstorableJson, ValidationError } from '@aos/logs-domain';
 
 /** At most this many field errors are listed in one response. */
 export const MAX_FIELD_ERRORS = 100;
@@ -63,32 +63,45 @@ export function validationExceptionFactory(errors: ClassValidatorError[]): Valid
 }
 
 /**
- * Query parameters are single-valued (DESIGN.md 8: repeated ones are 400).
- * Fastify's parser turns `?a=1&a=2` into an array; this rejects it before
- * class-transformer could coerce it into something else.
+ * What is wrong with query parameters before class-transformer sees them:
+ * repeated ones (DESIGN.md 8: single-valued; Fastify's parser turns `?a=1&a=2`
+ * into an array, which class-transformer would coerce into something else),
+ * a NUL character (PostgreSQL cannot take it, even to compare), and the keys
+ * `__proto__`, `constructor` and `prototype`, which the transformation drops
+ * silently where any other unknown parameter is refused.
  */
-export function findRepeatedQueryParameters(value: unknown, name?: string): FieldError[] {
-  const repeated = (field: string): FieldError => ({ field, message: 'must be given once, not repeated' });
-  if (name) return Array.isArray(value) ? [repeated(name)] : [];
+export function findBadQueryParameters(value: unknown, name?: string): FieldError[] {
+  if (name) return badQueryValue(name, value);
   if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value)
-    .filter(([, v]) => Array.isArray(v))
-    .map(([key]) => repeated(key));
+  const errors: FieldError[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    if (PROTOTYPE_KEYS.has(key)) errors.push({ field: key, message: `property ${key} should not exist` });
+    else errors.push(...badQueryValue(key, v));
+  }
+  return errors;
+}
+
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function badQueryValue(field: string, value: unknown): FieldError[] {
+  if (Array.isArray(value)) return [{ field, message: 'must be given once, not repeated' }];
+  const unstorable = typeof value === 'string' ? findUnstorableJson(value) : null;
+  return unstorable ? [{ field, message: unstorable.message }] : [];
 }
 
 /** The types ValidationPipe leaves alone: anything else is a DTO class. */
 const NOT_DTO_TYPES: ReadonlyArray<unknown> = [String, Boolean, Number, Array, Object, Buffer, Date];
 
 /**
- * ValidationPipe that also rejects repeated query parameters, and a whole
+ * ValidationPipe that also rejects bad query parameters (findBadQueryParameters), and a whole
  * body that is not a JSON object where a DTO is expected (rather than listing
  * every required field of the DTO as missing).
  */
 export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'query') {
-      const repeated = findRepeatedQueryParameters(value, metadata.data);
-      if (repeated.length > 0) throw toValidationError(repeated);
+      const bad = findBadQueryParameters(value, metadata.data);
+      if (bad.length > 0) throw toValidationError(bad);
     }
     const wholeDtoBody =
       metadata.type === 'body' && !metadata.data && metadata.metatype && !NOT_DTO_TYPES.includes(metadata.metatype);

@@ -151,6 +151,42 @@ describe('LLM-run traces over HTTP', () => {
     expect(got.items[0].content_hash).toBe(computeStepHash(step(0, { input_data: content, output_data: [content] })));
   });
 
+  it('answers a forged cursor and a NUL character in a text filter with a 400 naming the parameter', async () => {
+    const { trace_id } = await createTrace();
+    await e.request('POST', `/api/v1/traces/${trace_id}/steps`, { body: { steps: [step(0), step(1), step(2)] } });
+    const forged = (sort: string, order: string, value: unknown) =>
+      encodeURIComponent(Buffer.from(JSON.stringify([sort, order, value, trace_id, 1])).toString('base64url'));
+    const fieldsOf = async (path: string) => {
+      const res = await e.request('GET', path);
+      return { path, status: res.status, fields: res.status === 400 ? ((await res.json()) as any).errors.map((x: any) => x.field) : [] };
+    };
+    // Each reached PostgreSQL as a cast error (500) before the cursor's value was held to an integer.
+    for (const value of [1.5, 1e308, 2 ** 63, 'x', null, true]) {
+      for (const path of [
+        `/api/v1/logs/llm-runs?sort=total_tokens&order=desc&cursor=${forged('total_tokens', 'desc', value)}`,
+        `/api/v1/logs/llm-runs?sort=total_tokens&order=desc&search=refund&cursor=${forged('total_tokens', 'desc', value)}`,
+        `/api/v1/logs/llm-runs/${trace_id}/steps?cursor=${forged('step_index', 'asc', value)}`,
+      ]) {
+        expect(await fieldsOf(path)).toEqual({ path, status: 400, fields: ['cursor'] });
+      }
+    }
+    // Past the integer column's range, a well-formed cursor is only past the end.
+    const beyond = await e.request('GET', `/api/v1/logs/llm-runs/${trace_id}/steps?cursor=${forged('step_index', 'asc', 2 ** 31)}`);
+    expect(beyond.status).toBe(200);
+    expect(((await beyond.json()) as any).items).toEqual([]);
+    for (const path of [
+      '/api/v1/logs/llm-runs?search=a%00b',
+      '/api/v1/logs/system?source=%00',
+      '/api/v1/logs/system?search=a%00b',
+      '/api/v1/logs/audit?action=%00',
+      '/api/v1/logs?topic=audit&resource_type=%00',
+    ]) {
+      const name = new URL(path, 'http://x').searchParams;
+      const field = [...name.entries()].find(([, v]) => v.includes('\u0000'))![0];
+      expect(await fieldsOf(path)).toEqual({ path, status: 400, fields: [field] });
+    }
+  });
+
   it('needs a valid key, and lets each role reach only its routes', async () => {
     expect((await e.request('GET', '/api/v1/logs/llm-runs', { key: null })).status).toBe(401);
     expect((await e.request('GET', '/api/v1/logs/llm-runs', { key: 'aos_not_a_real_key' })).status).toBe(401);

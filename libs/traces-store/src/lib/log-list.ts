@@ -119,7 +119,8 @@ export async function readPage<S extends string>(sql: Sql, spec: ListSpec<S>): P
     const c = decodeCursor(spec.cursor, sort, order);
     const valid = isTimestampSort(spec) ? typeof c.value === 'string' && isRfc3339(c.value) : typeof c.value === 'number';
     if (!valid) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
-    const value = isTimestampSort(spec) ? `${p.add(c.value)}::timestamptz` : p.add(c.value);
+    // bigint holds any safe integer; compared with an integer column it still uses its index.
+    const value = `${p.add(c.value)}::${isTimestampSort(spec) ? 'timestamptz' : 'bigint'}`;
     keyset.push(`(${column(spec, sort)}, ${id}) ${order === 'asc' ? '>' : '<'} (${value}, ${p.add(c.id)}::uuid)`);
     position = c.position;
   }

@@ -30,7 +30,8 @@ export function decodeCursor(cursor: string, sort: string, order: 'asc' | 'desc'
     !Array.isArray(parsed) ||
     parsed.length !== 5 ||
     typeof parsed[0] !== 'string' ||
-    (parsed[2] === null || (typeof parsed[2] !== 'string' && typeof parsed[2] !== 'number')) ||
+    // Numeric sort columns hold integers: anything else would reach PostgreSQL as a cast error.
+    (typeof parsed[2] !== 'string' && !Number.isSafeInteger(parsed[2])) ||
     typeof parsed[3] !== 'string' ||
     !/^[0-9a-f-]{36}$/i.test(parsed[3]) ||
     !Number.isSafeInteger(parsed[4]) ||

@@ -414,7 +414,8 @@ export class TraceStore {
       let position = page.offset;
       if (page.cursor) {
         const c = decodeCursor(page.cursor, 'step_index', order);
-        where.push(`step_index ${order === 'asc' ? '>' : '<'} ${p.add(Number(c.value))}`);
+        if (typeof c.value !== 'number') throw ValidationError.field('cursor', 'is not a cursor issued by this API');
+        where.push(`step_index ${order === 'asc' ? '>' : '<'} ${p.add(c.value)}::bigint`);
         position = c.position;
       }
       const offsetSql = page.cursor ? '' : `OFFSET ${p.add(page.offset)}`;
