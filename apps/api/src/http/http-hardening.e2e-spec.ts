@@ -421,6 +421,33 @@ describe('HTTP hardening (e2e)', () => {
       expect(answer.headers.get('www-authenticate')).toBe('Bearer');
     });
 
+    it('takes a client that hangs up mid-body for a client, not a server fault: nothing logged as an error', async () => {
+      const logged = jest.spyOn(Logger.prototype, 'error');
+      const warned = jest.spyOn(Logger.prototype, 'warn');
+      try {
+        for (const head of [
+          'POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+          'POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"nam\r\n',
+        ]) {
+          await new Promise<void>((resolve, reject) => {
+            const socket = net.connect(port, '127.0.0.1', () => {
+              socket.write(head, () => setTimeout(() => socket.destroy(), 50));
+            });
+            socket.on('close', () => resolve());
+            socket.on('error', reject);
+          });
+        }
+        // The server notices the hang-up asynchronously.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(logged.mock.calls.map((c) => String(c[0]))).toEqual([]);
+        expect(warned.mock.calls.map((c) => String(c[0]))).toEqual([]);
+        expect((await request('GET', '/things')).status).toBe(200);
+      } finally {
+        logged.mockRestore();
+        warned.mockRestore();
+      }
+    });
+
     it('answers an unexpected error with a generic 500 that leaks nothing, and logs it', async () => {
       const logged = jest.spyOn(Logger.prototype, 'error');
       try {

@@ -71,6 +71,17 @@ export function toProblem(exception: unknown, instance?: string): MappedProblem 
     };
   }
 
+  // The client hung up while its body was being read: Node's `aborted`. Its fault, not the
+  // server's, so it is neither logged as an error nor kept as a platform error log (anyone,
+  // even without a key, could fill those by hanging up). No one is left to read the answer.
+  // (Not `instanceof Error`: Node's own errors come from another realm under Jest's VM.)
+  if (typeof exception === 'object' && exception !== null && (exception as { code?: unknown }).code === 'ECONNRESET') {
+    return {
+      serverFault: false,
+      problem: buildProblem({ status: 400, detail: 'The client closed the connection before the request arrived in full.', instance, fallbackField: 'body' }),
+    };
+  }
+
   // A 5xx FastifyError (a handler timeout, say) keeps its status, not its message.
   const status =
     isFastifyError(exception) && typeof exception.statusCode === 'number' && exception.statusCode >= 500
