@@ -1,11 +1,12 @@
-import { findUnsafeJson, ValidationError } from '@aos/logs-domain';
+import { findInexactNumber, findUnsafeJson, ValidationError } from '@aos/logs-domain';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Parses a JSON request body, or throws a ValidationError naming `body`:
  * empty, not UTF-8, not JSON, or holding something the store cannot keep
- * (NUL, unpaired surrogate, nesting deeper than 64: `body.$.path`), or a
+ * (NUL, unpaired surrogate, nesting deeper than 64, a number a 64-bit float
+ * would alter: `body.$.path`), or a
  * prototype-poisoning key (`__proto__`, `constructor.prototype`), which
  * Fastify's own parser rejects too.
  */
@@ -26,8 +27,8 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     throw ValidationError.field('body', 'is not valid JSON');
   }
-  // One walk: NUL, unpaired surrogates, depth, then prototype-poisoning keys.
-  const unstorable = findUnsafeJson(value, POISONED_KEYS, poisonedKeyMessage);
+  // One walk: NUL, unpaired surrogates, depth, then prototype-poisoning keys; then the numbers, on the text.
+  const unstorable = findUnsafeJson(value, POISONED_KEYS, poisonedKeyMessage) ?? findInexactNumber(text);
   if (unstorable) {
     throw ValidationError.field(`body.${unstorable.field}`, unstorable.message);
   }

@@ -124,6 +124,16 @@ describe('LLM-run traces over HTTP', () => {
       const problem = (await res.json()) as any;
       expect({ name, fields: problem.errors.map((x: any) => x.field) }).toEqual({ name, fields: expect.arrayContaining([field]) });
     }
+    // A number a 64-bit float cannot hold would be stored, and hashed, as another number.
+    for (const [data, field] of [
+      ['{"id": 9007199254740993}', 'body.$.input_data.id'],
+      ['[1, 123456789012345678901234567890]', 'body.$.input_data[1]'],
+    ]) {
+      const raw = `{"step_index":0,"step_type":"input","timestamp":"2026-01-20T10:00:00Z","input_data":${data}}`;
+      const res = await e.request('POST', `/api/v1/traces/${trace_id}/steps`, { raw });
+      expect({ data, status: res.status }).toEqual({ data, status: 400 });
+      expect(((await res.json()) as any).errors.map((x: any) => x.field)).toEqual([field]);
+    }
     const deep = '{"step_index":0,"step_type":"input","timestamp":"2026-01-20T10:00:00Z","input_data":' + '['.repeat(20000) + ']'.repeat(20000) + '}';
     expect((await e.request('POST', `/api/v1/traces/${trace_id}/steps`, { raw: deep })).status).toBe(400);
     expect((await e.request('POST', `/api/v1/traces/${trace_id}/steps`, { raw: '{"step_index":0,' })).status).toBe(400);

@@ -1,4 +1,4 @@
-import { findUnsafeJson, findUnstorableJson } from './json-safety';
+import { findInexactNumber, findUnsafeJson, findUnstorableJson } from './json-safety';
 
 describe('findUnstorableJson', () => {
   it('accepts ordinary JSON', () => {
@@ -61,5 +61,33 @@ describe('findUnsafeJson', () => {
     for (let i = 0; i < 65; i++) deep = { k: deep };
     cases.push(deep);
     for (const c of cases) expect(findUnsafeJson(c, forbidden, why)).toEqual(findUnstorableJson(c));
+  });
+});
+
+describe('findInexactNumber', () => {
+  it('accepts the numbers a 64-bit float holds, however written', () => {
+    for (const text of [
+      '{"a": 1, "b": -0.1, "c": 1.5e300, "d": 6.02e23, "e": 9007199254740991, "f": 10000000000000000, "g": 1.0, "h": 0.30000000000000004}',
+      '{"a": [123456789012345, -0.000001, 2.5E-7, 1E21, 0]}',
+      // Long digit runs and exponents inside strings are text, not numbers.
+      '{"id": "12345678901234567890", "hex": "3e5f", "note": "x:12345678901234567890"}',
+    ]) {
+      expect(findInexactNumber(text)).toBeNull();
+    }
+  });
+
+  it('names a number JSON.parse would alter, with what it would become', () => {
+    expect(findInexactNumber('{"input_data": {"ids": [1, 9007199254740993]}}')).toEqual({
+      field: '$.input_data.ids[1]',
+      message: 'is the number 9007199254740993, which a 64-bit float cannot hold exactly (it would be stored as 9007199254740992); send it as a string',
+    });
+    expect(findInexactNumber('{"a": {"b": 123456789012345678901234567890}}')?.field).toBe('$.a.b');
+    expect(findInexactNumber('{"a": 0.1000000000000000055511151231257827}')?.field).toBe('$.a');
+    expect(findInexactNumber('{"a": 1e-400}')?.message).toContain('stored as 0');
+    expect(findInexactNumber('[1, 2, 1.00000000000000001]')?.field).toBe('$[2]');
+  });
+
+  it('names the number where keys repeat too (JSON.parse takes the last)', () => {
+    expect(findInexactNumber('{"a": 1, "a": 2, "b": 9007199254740993}')?.field).toBe('$.b');
   });
 });

@@ -1,3 +1,4 @@
+import { compareNumber, parse as parseLossless } from 'lossless-json';
 import type { FieldError } from './errors';
 
 /** JSON bodies nest at most this deep (DESIGN.md 8). */
@@ -112,4 +113,71 @@ class JsonScan {
     }
     return null;
   }
+}
+
+/**
+ * A number of a JSON text that JSON.parse would alter: one whose decimal value
+ * differs from that of the 64-bit float it parses to (9007199254740993 becomes
+ * ...992, a 30-digit id loses its last 14 digits). Stored, it would be another
+ * number than the one sent, and the step's hash would cover that other number,
+ * so the client's own hash of what it sent would not match. Returns its path
+ * (`$.a[3].b`) or null. Call it on text whose depth is checked (findUnsafeJson).
+ *
+ * Cheap on the usual body: only a text with a number of 16 or more digits or
+ * with an exponent after `:`, `[` or `,` is scanned, and only a number found
+ * altered is located, by a lossless parse of the text.
+ */
+export function findInexactNumber(text: string): FieldError | null {
+  if (!MAYBE_INEXACT.test(text)) return null;
+  let inexact: string | null = null;
+  NUMBER_OR_STRING.lastIndex = 0;
+  for (let m = NUMBER_OR_STRING.exec(text); m !== null; m = NUMBER_OR_STRING.exec(text)) {
+    const token = m[0];
+    if (token.charCodeAt(0) !== 34 && !isExact(token)) {
+      inexact = token;
+      break;
+    }
+  }
+  if (inexact === null) return null;
+  const message = `is the number ${inexact.length > 40 ? `${inexact.slice(0, 40)}...` : inexact}, which a 64-bit float cannot hold exactly (it would be stored as ${Number(inexact)}); send it as a string`;
+  const found = new InexactNumber();
+  let located: unknown;
+  try {
+    located = parseLossless(text, null, (n) => (n === inexact ? found : 0));
+  } catch {
+    // Should lossless-json refuse a text JSON.parse took, the number is still refused.
+    return { field: '$', message };
+  }
+  return { field: pathTo(located, found) ?? '$', message };
+}
+
+/** A number token with 16 or more digits or an exponent, after `:`, `[` or `,` (maybe in a string). */
+const MAYBE_INEXACT = /[:[,]\s*-?\d(?:[\d.]{15}|[\d.]*[eE])/;
+/** A JSON string (skipped) or number token. */
+const NUMBER_OR_STRING = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g;
+
+function isExact(token: string): boolean {
+  // Fewer than 16 digits and no exponent: always exact (a float holds 15 decimal digits).
+  if (token.length < 16 && !/[eE]/.test(token)) return true;
+  const value = Number(token);
+  return Number.isFinite(value) && compareNumber(token, String(value)) === 0;
+}
+
+class InexactNumber {}
+
+function pathTo(value: unknown, target: InexactNumber, path = '$'): string | null {
+  if (value === target) return path;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pathTo(value[i], target, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const found = pathTo(child, target, `${path}.${key.replace(CONTROL_CHARACTERS, '?')}`);
+    if (found) return found;
+  }
+  return null;
 }
