@@ -14,6 +14,30 @@ export function IsRfc3339(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+/**
+ * An RFC 3339 timestamp not earlier than the one in `startProperty` (a time
+ * range's end): a reversed range is a client's mistake, not an empty answer.
+ * Equal instants pass (an empty half-open range), as do ranges this cannot
+ * compare (either end invalid or absent: other checks name those).
+ */
+export function IsNotBefore(startProperty: string, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isNotBefore',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      constraints: [startProperty],
+      options: { message: `must not be earlier than ${startProperty}`, ...options },
+      validator: {
+        validate: (value: unknown, args) => {
+          const start: unknown = (args?.object as Record<string, unknown> | undefined)?.[startProperty];
+          if (typeof value !== 'string' || typeof start !== 'string' || !isRfc3339(value) || !isRfc3339(start)) return true;
+          return Date.parse(value) >= Date.parse(start);
+        },
+      },
+    });
+}
+
 /** Query-string booleans: exactly `true` or `false`. */
 export const ToBoolean = () =>
   Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value), { toClassOnly: true });
@@ -48,3 +72,12 @@ export function fastValidBatch<T>(body: unknown, key: string, max: number, isVal
   for (let i = 0; i < items.length; i++) if (!isValidItem(items[i])) return null;
   return items as T[];
 }
+
+/**
+ * The OpenAPI schema of a property that holds any JSON value: spread into
+ * `@ApiProperty`. Without it the reflected type of `JsonValue` reads as
+ * `type: object`, and a generated client would refuse a string or an array.
+ */
+export const ANY_JSON_SCHEMA = {
+  oneOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }],
+};

@@ -38,6 +38,8 @@ export class BulkExportPipe implements PipeTransform<unknown, Promise<BulkExport
       for (const key of PAGING) {
         if (key in filters) errors.push({ field: `filters.${key}`, message: 'is not an export filter: an export holds every matching row' });
       }
+      // The top-level topic decides; one here too would be overridden without a word.
+      if ('topic' in filters) errors.push({ field: 'filters.topic', message: 'is not a filter: the topic is given at the top level' });
     }
     if (errors.length > 0) throw new ValidationError(errors);
     try {

@@ -187,6 +187,9 @@ describe('Exports and evidence bundles over HTTP', () => {
       [{ topic: 'llm_runs', format: 'csv', filters: { limit: 5 } }, 'filters.limit'],
       [{ topic: 'llm_runs', format: 'csv', filters: { status: 'weird' } }, 'filters.status'],
       [{ topic: 'llm_runs', format: 'csv', extra: 1 }, 'extra'],
+      [{ topic: 'llm_runs', format: 'csv', filters: { topic: 'audit' } }, 'filters.topic'],
+      [{ topic: 'llm_runs', format: 'csv', filters: { has_violation: 'true' } }, 'filters.has_violation'],
+      [{ topic: 'system', format: 'csv', filters: { start_time: '2026-02-01T00:00:00Z', end_time: '2026-01-01T00:00:00Z' } }, 'filters.end_time'],
     ];
     for (const [body, field] of cases) {
       const res = await bulk(body);

@@ -108,8 +108,42 @@ export class StrictValidationPipe extends ValidationPipe {
     if (wholeDtoBody && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw ValidationError.field('body', 'must be a JSON object');
     }
-    return super.transform(value, metadata);
+    const result: unknown = await super.transform(value, metadata);
+    if (metadata.type === 'body') {
+      const coerced = findCoercedStrings(value, result);
+      if (coerced.length > 0) throw toValidationError(coerced);
+    }
+    return result;
   }
+}
+
+/**
+ * The fields of a JSON body that a query-string conversion (ToInteger,
+ * ToBoolean: the list DTOs serve as query and as search body) turned from a
+ * string into a number or boolean. JSON has those types, so `"limit": "5"` in a
+ * body is a wrong type, as it is on the write routes. Nested DTOs are followed;
+ * free-form payloads, which no conversion touches, are not walked.
+ */
+export function findCoercedStrings(plain: unknown, dto: unknown, parent = ''): FieldError[] {
+  if (plain === null || typeof plain !== 'object' || dto === null || typeof dto !== 'object') return [];
+  const errors: FieldError[] = [];
+  for (const [key, value] of Object.entries(plain)) {
+    const field = parent === '' ? key : Array.isArray(plain) ? `${parent}[${key}]` : `${parent}.${key}`;
+    const converted: unknown = (dto as Record<string, unknown>)[key];
+    if (typeof value === 'string' && (typeof converted === 'number' || typeof converted === 'boolean')) {
+      errors.push({ field, message: `must be a ${typeof converted}, not a string` });
+    } else if (isNestedDto(converted)) {
+      errors.push(...findCoercedStrings(value, converted, field));
+    }
+  }
+  return errors;
+}
+
+function isNestedDto(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isNestedDto);
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto !== Object.prototype && proto !== null;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type TraceSortField,
   type TraceStatus,
 } from '@aos/logs-domain';
-import { IsRfc3339, ToBoolean, ToInteger } from '../common/validators';
+import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, ToBoolean, ToInteger } from '../common/validators';
 import { TraceDto } from '../traces/trace.dto';
 
 export const MAX_LIMIT = 1000;
@@ -51,7 +51,7 @@ export class TraceFiltersDto extends PageQueryDto {
   @IsOptional() @IsRfc3339() start_time?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'started_at < end_time (half-open range).' })
-  @IsOptional() @IsRfc3339() end_time?: string;
+  @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
   @ApiPropertyOptional({ maxLength: 500, description: 'Full text over step input/output and violation reason (websearch syntax); an id matches ids exactly.' })
   @IsOptional() @IsString() @MaxLength(500) search?: string;
@@ -149,8 +149,8 @@ export class TraceStepDto {
   @ApiProperty({ type: 'integer' }) tokens: number;
   @ApiProperty({ type: 'integer' }) cost_cents: number;
   @ApiProperty({ type: 'integer' }) duration_ms: number;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) input_data: unknown;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) output_data: unknown;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) input_data: unknown;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) output_data: unknown;
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) metadata: unknown;
   @ApiProperty() content_hash: string;
   @ApiProperty() is_inflection_point: boolean;

@@ -33,7 +33,7 @@ import {
   type SystemLogLevel,
   type SystemLogSortField,
 } from '@aos/logs-domain';
-import { IsRfc3339, ToBoolean } from '../common/validators';
+import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, ToBoolean } from '../common/validators';
 import { PageQueryDto, PaginationDto, TraceFiltersDto } from '../llm-runs/llm-runs.dto';
 import { TraceDto } from '../traces/trace.dto';
 
@@ -129,7 +129,7 @@ export class SystemLogFiltersDto extends PageQueryDto {
   @IsOptional() @IsRfc3339() start_time?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'timestamp < end_time (half-open range).' })
-  @IsOptional() @IsRfc3339() end_time?: string;
+  @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
   @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over message and context (websearch syntax); an id-shaped term also matches log_id, trace_id and request_id exactly.' })
   @IsOptional() @IsString() @MaxLength(SEARCH_MAX_LENGTH) search?: string;
@@ -162,7 +162,7 @@ export class AuditLogFiltersDto extends PageQueryDto {
   @IsOptional() @IsRfc3339() start_time?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'timestamp < end_time (half-open range).' })
-  @IsOptional() @IsRfc3339() end_time?: string;
+  @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
   @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over action and details (websearch syntax); a UUID also matches log_id, actor_id and resource_id exactly.' })
   @IsOptional() @IsString() @MaxLength(SEARCH_MAX_LENGTH) search?: string;
@@ -198,7 +198,7 @@ export class SystemLogDto {
   @ApiProperty() source: string;
   @ApiProperty() message: string;
   @ApiProperty({ format: 'date-time', description: 'Event time as the writer reported it.' }) timestamp: string;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) context: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) context: JsonValue | null;
   @ApiProperty({ nullable: true, type: String }) trace_id: string | null;
   @ApiProperty({ nullable: true, type: String }) request_id: string | null;
   @ApiProperty({ format: 'date-time', description: 'When the service recorded it.' }) created_at: string;
@@ -220,7 +220,7 @@ export class AuditLogDto {
   @ApiProperty() resource_type: string;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) resource_id: string | null;
   @ApiProperty({ format: 'date-time', description: "The server's time of recording." }) timestamp: string;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) details: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) details: JsonValue | null;
   @ApiProperty({ nullable: true, type: String }) ip_address: string | null;
   @ApiProperty({ nullable: true, type: String }) user_agent: string | null;
   @ApiProperty() success: boolean;

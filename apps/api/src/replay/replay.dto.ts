@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { type JsonValue, REPLAY_MODES, type ReplayMode, STEP_LEVELS, STEP_TYPES, type StepLevel, type StepType } from '@aos/logs-domain';
 import { MAX_LISTED_BAD_STEPS, MAX_MESSAGES, MAX_SPEED, MAX_STREAM_WAIT_MS, RECENT_STEPS } from '@aos/replay';
-import { INT32_MAX, ToInteger } from '../common/validators';
+import { ANY_JSON_SCHEMA, INT32_MAX, ToInteger } from '../common/validators';
 import { TraceDto } from '../traces/trace.dto';
 
 /** Query-string decimals: digits with an optional fraction (so `1e3`, `0x10`, `Infinity` and `` stay invalid). */
@@ -124,9 +124,9 @@ export class ToolCallDto {
   @ApiProperty({ format: 'date-time' }) timestamp: string;
   @ApiProperty({ enum: STEP_LEVELS }) level: StepLevel;
   @ApiProperty({ nullable: true, type: String }) tool: string | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) arguments: JsonValue | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) result: JsonValue | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) error: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) arguments: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) result: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) error: JsonValue | null;
   @ApiProperty() ok: boolean;
   @ApiProperty({ type: 'integer' }) duration_ms: number;
 }
@@ -150,8 +150,8 @@ export class PolicyCheckDto {
   @ApiProperty({ nullable: true, type: String }) policy_id: string | null;
   @ApiProperty({ enum: ['pass', 'fail', 'unknown'] }) outcome: 'pass' | 'fail' | 'unknown';
   @ApiProperty({ nullable: true, type: String }) reason: string | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) input_data: JsonValue | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) output_data: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) input_data: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) output_data: JsonValue | null;
 }
 
 export class PolicyChecksDto {
@@ -171,9 +171,9 @@ export class StateStepDto {
   @ApiProperty({ type: 'integer' }) tokens: number;
   @ApiProperty({ type: 'integer' }) cost_cents: number;
   @ApiProperty({ type: 'integer' }) duration_ms: number;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) input_data: JsonValue | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) output_data: JsonValue | null;
-  @ApiProperty({ nullable: true, description: 'Any JSON' }) metadata: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) input_data: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) output_data: JsonValue | null;
+  @ApiProperty({ ...ANY_JSON_SCHEMA, nullable: true, description: 'Any JSON' }) metadata: JsonValue | null;
   @ApiProperty() content_hash: string;
   @ApiProperty({ description: 'The stored hash recomputes from the content.' }) hash_ok: boolean;
   @ApiProperty({ description: 'The violation occurred at this step.' }) is_inflection_point: boolean;
@@ -229,9 +229,9 @@ export class ReplayStepDto {
   @ApiProperty({ description: 'The violation occurred at this step.' }) is_inflection_point: boolean;
   @ApiPropertyOptional({ format: 'uuid', description: 'DEBUG only.' }) step_id?: string;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'DEBUG only.' }) source?: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'DEBUG only. Any JSON.' }) input_data?: JsonValue | null;
-  @ApiPropertyOptional({ nullable: true, description: 'DEBUG only. Any JSON.' }) output_data?: JsonValue | null;
-  @ApiPropertyOptional({ nullable: true, description: 'DEBUG only. Any JSON.' }) metadata?: JsonValue | null;
+  @ApiPropertyOptional({ ...ANY_JSON_SCHEMA, nullable: true, description: 'DEBUG only. Any JSON.' }) input_data?: JsonValue | null;
+  @ApiPropertyOptional({ ...ANY_JSON_SCHEMA, nullable: true, description: 'DEBUG only. Any JSON.' }) output_data?: JsonValue | null;
+  @ApiPropertyOptional({ ...ANY_JSON_SCHEMA, nullable: true, description: 'DEBUG only. Any JSON.' }) metadata?: JsonValue | null;
   @ApiPropertyOptional({ type: RerunStepDto, description: 'RERUN only.' }) rerun?: RerunStepDto;
 }
 

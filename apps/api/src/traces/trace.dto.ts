@@ -30,7 +30,7 @@ import {
   type TraceStatus,
 } from '@aos/logs-domain';
 import { MAX_STEPS_PER_BATCH } from '@aos/traces-store';
-import { INT32_MAX, IsRfc3339 } from '../common/validators';
+import { ANY_JSON_SCHEMA, INT32_MAX, IsRfc3339 } from '../common/validators';
 
 export class CreateTraceDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Client-chosen id; generated (UUIDv7) when absent. Re-sending the same trace is idempotent.' })
@@ -86,10 +86,10 @@ export class StepDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0 })
   @IsOptional() @IsInt() @Min(0) @Max(INT32_MAX) duration_ms?: number;
 
-  @ApiPropertyOptional({ description: 'Any JSON value; covered by the step hash.' })
+  @ApiPropertyOptional({ ...ANY_JSON_SCHEMA, description: 'Any JSON value; covered by the step hash.' })
   @Allow() input_data?: JsonValue;
 
-  @ApiPropertyOptional({ description: 'Any JSON value; covered by the step hash.' })
+  @ApiPropertyOptional({ ...ANY_JSON_SCHEMA, description: 'Any JSON value; covered by the step hash.' })
   @Allow() output_data?: JsonValue;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })

@@ -197,6 +197,31 @@ describe('LLM-run traces over HTTP', () => {
     }
   });
 
+  it('holds a search body to JSON types, and a time range to its order, naming the field', async () => {
+    const fields = async (method: string, path: string, body?: unknown) => {
+      const res = await e.request(method, path, body === undefined ? {} : { body });
+      return { path, body, status: res.status, fields: res.status === 400 ? ((await res.json()) as any).errors.map((x: any) => x.field) : [] };
+    };
+    // A query string has only text ("limit=5"); a JSON body has numbers and booleans, and "5" is a string.
+    for (const [path, body, field] of [
+      ['/api/v1/logs/llm-runs/search', { limit: '5' }, 'limit'],
+      ['/api/v1/logs/llm-runs/search', { has_violation: 'true' }, 'has_violation'],
+      ['/api/v1/logs/audit/search', { success: 'false', offset: '1' }, 'success'],
+    ] as const) {
+      expect(await fields('POST', path, body)).toEqual({ path, body, status: 400, fields: expect.arrayContaining([field]) });
+    }
+    expect((await fields('POST', '/api/v1/logs/llm-runs/search', { limit: 5, has_violation: true })).status).toBe(200);
+    expect((await fields('GET', '/api/v1/logs/llm-runs?limit=5&has_violation=true')).status).toBe(200);
+    const reversed = 'start_time=2026-02-01T00:00:00Z&end_time=2026-01-31T23:59:59%2B23:00';
+    for (const path of [`/api/v1/logs/llm-runs?${reversed}`, `/api/v1/logs/system?${reversed}`, `/api/v1/logs?topic=audit&${reversed}`]) {
+      expect(await fields('GET', path)).toEqual({ path, body: undefined, status: 400, fields: ['end_time'] });
+    }
+    // The same instant written with another offset is not earlier: an empty range, answered empty.
+    const empty = await e.request('GET', '/api/v1/logs/llm-runs?start_time=2026-02-01T00:00:00Z&end_time=2026-02-01T01:00:00%2B01:00');
+    expect(empty.status).toBe(200);
+    expect(((await empty.json()) as any).items).toEqual([]);
+  });
+
   it('needs a valid key, and lets each role reach only its routes', async () => {
     expect((await e.request('GET', '/api/v1/logs/llm-runs', { key: null })).status).toBe(401);
     expect((await e.request('GET', '/api/v1/logs/llm-runs', { key: 'aos_not_a_real_key' })).status).toBe(401);
@@ -268,6 +293,16 @@ describe('LLM-run traces over HTTP', () => {
       expect(doc.paths[path]).toBeDefined();
     }
     expect(doc.components.schemas.StepDto.properties.step_index.type).toBe('integer');
+    // Step content is any JSON value (a string, an array...), not only an object.
+    for (const [schema, property] of [['StepDto', 'input_data'], ['TraceStepDto', 'output_data'], ['AuditLogEntryDto', 'details']]) {
+      const declared = doc.components.schemas[schema].properties[property];
+      expect({ schema, property, type: declared.type, kinds: declared.oneOf?.map((k: any) => k.type) }).toEqual({
+        schema,
+        property,
+        type: undefined,
+        kinds: ['object', 'array', 'string', 'number', 'boolean'],
+      });
+    }
     expect((await e.request('GET', '/api/docs', { key: null })).status).toBe(200);
   });
 });
