@@ -343,6 +343,20 @@ describe('HTTP hardening (e2e)', () => {
       const answer = await request('POST', '/things', new TextEncoder().encode(json(valid)), null);
       expectProblem(answer, 415);
     });
+
+    it('answers 415 naming the charset or content coding of a JSON body it would misread', async () => {
+      for (const contentType of ['application/json; charset=utf-16', 'application/json;charset="latin1"']) {
+        const answer = await request('POST', '/things', json(valid), contentType);
+        expectProblem(answer, 415);
+        expect(answer.body['detail']).toMatch(/charset=(utf-16|latin1) is not supported/);
+      }
+      const res = await fetch(`${base}/things`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: json(valid) });
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/Content-Encoding gzip is not supported/);
+      for (const contentType of ['application/json; charset=UTF-8', 'application/json; charset="utf-8"']) {
+        expect((await request('POST', '/things', json(valid), contentType)).status).toBe(201);
+      }
+    });
   });
 
   function rawExchange(payload: string): Promise<string> {

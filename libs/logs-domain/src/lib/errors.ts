@@ -63,6 +63,13 @@ export class ConflictError extends DomainError {
   readonly code = 'conflict';
 }
 
+/** 415: a request body in a form the service does not read (a charset other than UTF-8, a content coding). */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  readonly title = 'Unsupported media type';
+  readonly code = 'unsupported-media-type';
+}
+
 /** 409: stored evidence fails its hash check. */
 export class IntegrityError extends DomainError {
   readonly status = 409;
