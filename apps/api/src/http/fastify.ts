@@ -3,8 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ConnectionError, errorCodes, type FastifyError } from 'fastify';
-import { answerFastifyError } from './fastify-errors';
 import { UnsupportedMediaTypeError } from '@aos/logs-domain';
+import { answerFastifyError } from './fastify-errors';
 import { parseJsonBody } from './json-body';
 import { buildProblem, instanceOf, PROBLEM_CONTENT_TYPE, type ProblemReply, sendProblem, serializeProblem } from './problem';
 
@@ -97,28 +97,28 @@ export function answerClientError(error: ConnectionError, socket: Socket): void 
 const JSON_SUFFIX = /^application\/[a-z0-9!#$&^_.-]+\+json(?:;|$)/;
 
 /**
+ * A JSON body is read as UTF-8 bytes as they came: a body declared in another
+ * charset, or compressed (`Content-Encoding`), would be misread, so it is a 415
+ * naming what is not supported rather than a misleading "not valid JSON".
+ */
+export function checkJsonEncoding(headers: Record<string, string | string[] | undefined>): void {
+  const coding = String(headers['content-encoding'] ?? '').trim().toLowerCase().slice(0, 40);
+  if (coding !== '' && coding !== 'identity') {
+    throw new UnsupportedMediaTypeError(`Content-Encoding ${coding} is not supported: send the JSON body uncompressed.`);
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(String(headers['content-type'] ?? ''))?.[1]?.toLowerCase().slice(0, 40);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError(`charset=${charset} is not supported: a JSON body is UTF-8 (RFC 8259).`);
+  }
+}
+
+/**
  * Body parsing, called after NestFactory.create and before listen/init:
  * JSON only (application/json, application/*+json) through parseJsonBody,
  * with the body limit checked before any byte is parsed; Fastify's text/plain
  * parser is removed and URL-encoded bodies are refused, so any other body is
  * 415. Registered through `useBodyParser`, so Nest does not add its defaults.
  */
-/**
- * A JSON body is read as UTF-8 bytes as they came: a body declared in another
- * charset, or compressed (`Content-Encoding`), would be misread, so it is a 415
- * naming what is not supported rather than a misleading "not valid JSON".
- */
-export function checkJsonEncoding(headers: Record<string, string | string[] | undefined>): void {
-  const coding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (coding !== '' && coding !== 'identity') {
-    throw new UnsupportedMediaTypeError(`Content-Encoding ${coding} is not supported: send the JSON body uncompressed.`);
-  }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(String(headers['content-type'] ?? ''))?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new UnsupportedMediaTypeError(`charset=${charset} is not supported: a JSON body is UTF-8 (RFC 8259).`);
-  }
-}
-
 export function configureBodyParsing(app: NestFastifyApplication, options: { bodyLimit: number }): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
