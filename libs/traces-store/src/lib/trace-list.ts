@@ -125,7 +125,7 @@ const SEARCH_COUNT_REACH = 4;
 /** Of a common term's probe, the traces tested against the other filters. */
 const PASSING_SAMPLE = 250;
 
-/** A page of the LLM-runs list as read, with the spec that finishes it (see listTraces). */
+/** A page of the LLM-runs list as read, with the spec that finishes it (see TraceList.list). */
 interface TracePageRead {
   spec: ListSpec<TraceSortField>;
   read: PageRead;
@@ -610,7 +610,7 @@ function idMatch(alias: string, id: string): string {
  *   probes each trace's few batches, stopping at the page (or the count cap):
  *   fast for common terms, slow for rare ones (it walks the whole tenant).
  *
- * listTraces chooses by a bounded probe (docs/benchmarks.md section 2).
+ * TraceList.list chooses by a bounded probe (docs/benchmarks.md section 2).
  */
 function traceSearchClause(p: Params, tenantId: string, search: string, { form, stepIds }: SearchClauseOptions): string {
   const q = textQuery(p, search);
