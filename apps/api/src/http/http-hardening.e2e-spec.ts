@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import * as net from 'node:net';
-import { Body, Controller, Get, Logger, Module, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Module, Param, Post, Query, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Type } from 'class-transformer';
@@ -66,6 +66,14 @@ class ThingsController {
   @Get()
   list(@Query() query: ListThingsQuery): { items: unknown[]; query: ListThingsQuery } {
     return { items: [], query };
+  }
+
+  /** Fails as a stream that lost its reader: once its client has gone (`?wait=1`), or at once. */
+  @Get('stream')
+  async stream(@Query() query: { wait?: string }, @Req() request: { raw: { socket: net.Socket } }): Promise<never> {
+    const socket = request.raw.socket;
+    if (query.wait) await new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)));
+    throw Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   }
 
   @Get(':id')
@@ -435,7 +443,7 @@ describe('HTTP hardening (e2e)', () => {
       expect(answer.headers.get('www-authenticate')).toBe('Bearer');
     });
 
-    it('takes a client that hangs up mid-body for a client, not a server fault: nothing logged as an error', async () => {
+    it('takes a client that hangs up mid-body or mid-stream for a client, not a server fault: nothing logged as an error', async () => {
       const logged = jest.spyOn(Logger.prototype, 'error');
       const warned = jest.spyOn(Logger.prototype, 'warn');
       try {
@@ -451,11 +459,22 @@ describe('HTTP hardening (e2e)', () => {
             socket.on('error', reject);
           });
         }
+        // And a stream that loses its reader because the client left (an export cut short).
+        await new Promise<void>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write('GET /things/stream?wait=1 HTTP/1.1\r\nHost: x\r\n\r\n', () => setTimeout(() => socket.destroy(), 50));
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', reject);
+        });
         // The server notices the hang-up asynchronously.
         await new Promise((resolve) => setTimeout(resolve, 200));
         expect(logged.mock.calls.map((c) => String(c[0]))).toEqual([]);
         expect(warned.mock.calls.map((c) => String(c[0]))).toEqual([]);
         expect((await request('GET', '/things')).status).toBe(200);
+        // The same error with the client still there is the server's fault: a 500, logged.
+        expectProblem(await request('GET', '/things/stream'), 500);
+        expect(logged).toHaveBeenCalledWith(expect.stringMatching(/GET \/things\/stream failed: Error: Premature close/), expect.any(String));
       } finally {
         logged.mockRestore();
         warned.mockRestore();

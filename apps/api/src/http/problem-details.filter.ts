@@ -71,17 +71,6 @@ export function toProblem(exception: unknown, instance?: string): MappedProblem 
     };
   }
 
-  // The client hung up while its body was being read: Node's `aborted`. Its fault, not the
-  // server's, so it is neither logged as an error nor kept as a platform error log (anyone,
-  // even without a key, could fill those by hanging up). No one is left to read the answer.
-  // (Not `instanceof Error`: Node's own errors come from another realm under Jest's VM.)
-  if (typeof exception === 'object' && exception !== null && (exception as { code?: unknown }).code === 'ECONNRESET') {
-    return {
-      serverFault: false,
-      problem: buildProblem({ status: 400, detail: 'The client closed the connection before the request arrived in full.', instance, fallbackField: 'body' }),
-    };
-  }
-
   // A 5xx FastifyError (a handler timeout, say) keeps its status, not its message.
   const status =
     isFastifyError(exception) && typeof exception.statusCode === 'number' && exception.statusCode >= 500
@@ -131,6 +120,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // A request the router never parsed: answer without an instance.
     }
 
+    if (isClientHangUp(exception, request, response)) {
+      // The client's doing, and no one is left to answer: neither an error log nor a platform
+      // error record (anyone, even without a key, could fill those by hanging up).
+      this.logger.debug(`${method} ${instanceOf(url) ?? ''}: the client closed the connection (${describe(exception)})`);
+      if (!httpAdapter.isHeadersSent(response)) {
+        httpAdapter.reply(response, serializeProblem(buildProblem({ status: 400, detail: CLIENT_GONE, instance: instanceOf(url), fallbackField: 'request' })), 400);
+      } else {
+        httpAdapter.end(response);
+      }
+      return;
+    }
+
     const { problem, serverFault } = toProblem(exception, instanceOf(url));
     if (serverFault) {
       this.logger.error(`${method} ${instanceOf(url) ?? ''} failed: ${describe(exception)}`, stackOf(exception));
@@ -148,6 +149,26 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     httpAdapter.setHeader(response, 'Content-Type', PROBLEM_CONTENT_TYPE);
     httpAdapter.reply(response, serializeProblem(problem), problem.status);
   }
+}
+
+const CLIENT_GONE = 'The client closed the connection before the exchange was complete.';
+
+/**
+ * Whether the error is the client hanging up: Node's `aborted` while the body
+ * was read (ECONNRESET), or a stream that lost its reader (a premature close,
+ * EPIPE), with the client's connection gone. The same codes with the client
+ * still there (a database connection reset, say) are server faults.
+ */
+export function isClientHangUp(exception: unknown, request: unknown, response: unknown): boolean {
+  // Not `instanceof Error`: Node's own errors come from another realm under Jest's VM.
+  const code = typeof exception === 'object' && exception !== null ? (exception as { code?: unknown }).code : undefined;
+  if (code !== 'ECONNRESET' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'EPIPE') return false;
+  type Raw = { raw?: { destroyed?: boolean; socket?: { destroyed?: boolean } | null } } | null;
+  const gone = (side: unknown) => {
+    const raw = (side as Raw)?.raw;
+    return raw?.destroyed === true || raw?.socket?.destroyed === true;
+  };
+  return gone(request) || gone(response);
 }
 
 function describe(exception: unknown): string {
