@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
-import { isRfc3339 } from '@aos/logs-domain';
+import { compareRfc3339, isRfc3339 } from '@aos/logs-domain';
 
 /** An RFC 3339 timestamp with an explicit offset (`Z` or `±hh:mm`). */
 export function IsRfc3339(options?: ValidationOptions): PropertyDecorator {
@@ -32,7 +32,7 @@ export function IsNotBefore(startProperty: string, options?: ValidationOptions):
         validate: (value: unknown, args) => {
           const start: unknown = (args?.object as Record<string, unknown> | undefined)?.[startProperty];
           if (typeof value !== 'string' || typeof start !== 'string' || !isRfc3339(value) || !isRfc3339(start)) return true;
-          return Date.parse(value) >= Date.parse(start);
+          return compareRfc3339(value, start) >= 0;
         },
       },
     });

@@ -216,6 +216,9 @@ describe('LLM-run traces over HTTP', () => {
     for (const path of [`/api/v1/logs/llm-runs?${reversed}`, `/api/v1/logs/system?${reversed}`, `/api/v1/logs?topic=audit&${reversed}`]) {
       expect(await fields('GET', path)).toEqual({ path, body: undefined, status: 400, fields: ['end_time'] });
     }
+    // Below the millisecond too: PostgreSQL compares microseconds.
+    const subMs = '/api/v1/logs/system?start_time=2024-01-01T00:00:00.0009Z&end_time=2024-01-01T00:00:00.0001Z';
+    expect(await fields('GET', subMs)).toEqual({ path: subMs, body: undefined, status: 400, fields: ['end_time'] });
     // The same instant written with another offset is not earlier: an empty range, answered empty.
     const empty = await e.request('GET', '/api/v1/logs/llm-runs?start_time=2026-02-01T00:00:00Z&end_time=2026-02-01T01:00:00%2B01:00');
     expect(empty.status).toBe(200);

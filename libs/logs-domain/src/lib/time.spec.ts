@@ -1,4 +1,4 @@
-import { isRfc3339, toCanonicalTimestamp } from './time';
+import { compareRfc3339, isRfc3339, toCanonicalTimestamp } from './time';
 
 describe('isRfc3339', () => {
   it.each([
@@ -59,5 +59,25 @@ describe('toCanonicalTimestamp', () => {
   it('normalises any offset and precision to UTC milliseconds', () => {
     expect(toCanonicalTimestamp('2026-01-20T12:15:30.123456+02:00')).toBe('2026-01-20T10:15:30.123Z');
     expect(toCanonicalTimestamp('2026-01-20t10:15:30z')).toBe('2026-01-20T10:15:30.000Z');
+  });
+});
+
+describe('compareRfc3339', () => {
+  it('orders by instant across offsets', () => {
+    expect(compareRfc3339('2026-02-01T00:00:00Z', '2026-01-31T23:59:59+23:00')).toBe(1);
+    expect(compareRfc3339('2026-02-01T01:00:00+01:00', '2026-02-01T00:00:00Z')).toBe(0);
+    expect(compareRfc3339('2026-01-31T23:00:00-02:00', '2026-02-01T00:00:00Z')).toBe(1);
+  });
+
+  it('keeps the digits below the millisecond that Date.parse drops', () => {
+    expect(compareRfc3339('2024-01-01T00:00:00.0001Z', '2024-01-01T00:00:00.0009Z')).toBe(-1);
+    expect(compareRfc3339('2024-01-01T00:00:00.5Z', '2024-01-01T00:00:00.500000Z')).toBe(0);
+    expect(compareRfc3339('2024-01-01T00:00:01Z', '2024-01-01T00:00:00.999999Z')).toBe(1);
+  });
+
+  it('does not order what it cannot place', () => {
+    // A leap second, valid RFC 3339, which Date.parse does not place.
+    expect(compareRfc3339('2026-06-30T23:59:60Z', '2026-07-01T00:00:00Z')).toBe(0);
+    expect(compareRfc3339('not a time', '2026-07-01T00:00:00Z')).toBe(0);
   });
 });

@@ -20,6 +20,26 @@ export function isRfc3339(value: string): boolean {
   return t >= MIN_INSTANT && t <= MAX_INSTANT;
 }
 
+/**
+ * Orders two valid RFC 3339 timestamps by the instants they name, to the
+ * precision written: Date.parse stops at the millisecond, PostgreSQL keeps
+ * microseconds. 0 when either cannot be placed (a leap second).
+ */
+export function compareRfc3339(a: string, b: string): number {
+  const [wholeA, fractionA] = splitInstant(a);
+  const [wholeB, fractionB] = splitInstant(b);
+  if (Number.isNaN(wholeA) || Number.isNaN(wholeB)) return 0;
+  if (wholeA !== wholeB) return wholeA < wholeB ? -1 : 1;
+  return fractionA < fractionB ? -1 : fractionA > fractionB ? 1 : 0;
+}
+
+/** The whole seconds (as epoch ms) and the fraction's digits, padded to compare as text. */
+function splitInstant(value: string): [number, string] {
+  const m = RFC3339.exec(value);
+  if (m === null) return [Number.NaN, ''];
+  return [Date.parse(value.toUpperCase().replace(/\.\d+/, '')), (m[7] ?? '.').slice(1).padEnd(12, '0')];
+}
+
 /** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants a timestamp may name. */
 const MIN_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
 const MAX_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
