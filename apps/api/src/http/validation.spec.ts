@@ -33,6 +33,20 @@ describe(flattenValidationErrors.name, () => {
     ]);
   });
 
+  it('leaves out the range of a value that is not a number, where its type is what failed', () => {
+    const flat = flattenValidationErrors([
+      error('limit', { max: 'limit must not be greater than 1000', min: 'limit must not be less than 1', isInt: 'limit must be an integer number' }, undefined, 'abc'),
+      error('offset', { min: 'offset must not be less than 0', isInt: 'offset must be an integer number' }, undefined, -1.5),
+      error('tokens', { min: 'tokens must not be less than 0' }, undefined, '5'),
+    ]);
+    expect(flat).toEqual([
+      { field: 'limit', message: 'must be an integer number' },
+      { field: 'offset', message: 'must not be less than 0' },
+      { field: 'offset', message: 'must be an integer number' },
+      { field: 'tokens', message: 'must not be less than 0' },
+    ]);
+  });
+
   it('brackets array indexes and dots object keys', () => {
     const steps = [{}, {}, { step_index: -1 }];
     const flat = flattenValidationErrors([

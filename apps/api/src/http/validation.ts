@@ -24,7 +24,7 @@ export function flattenValidationErrors(errors: readonly ClassValidatorError[]):
     const { error, parentPath, parentIsArray } = stack.pop() as Item;
     const property = String(error.property);
     const path = joinPath(parentPath, property, parentIsArray);
-    for (const message of Object.values(error.constraints ?? {})) {
+    for (const message of shownConstraints(error)) {
       out.push({ field: path, message: withoutPropertyName(message, property) });
     }
     if (error.children && error.children.length > 0) {
@@ -32,6 +32,31 @@ export function flattenValidationErrors(errors: readonly ClassValidatorError[]):
     }
   }
   return out;
+}
+
+/**
+ * Range constraints and the type of value they speak of: `max` says nothing
+ * true of a value that is not a number, `maxLength` of one that is not a string.
+ */
+const RANGE_OF: Readonly<Record<string, (value: unknown) => boolean>> = {
+  min: (v) => typeof v === 'number',
+  max: (v) => typeof v === 'number',
+  isPositive: (v) => typeof v === 'number',
+  isNegative: (v) => typeof v === 'number',
+  minLength: (v) => typeof v === 'string',
+  maxLength: (v) => typeof v === 'string',
+};
+
+/**
+ * The messages of a field's failed constraints, less the ranges of a type the
+ * value does not have when something else fails too: `limit=abc` is "must be
+ * an integer number", not also "must not be greater than 1000".
+ */
+function shownConstraints(error: ClassValidatorError): string[] {
+  const failed = Object.entries(error.constraints ?? {});
+  if (!('value' in error)) return failed.map(([, message]) => message);
+  const meaningful = failed.filter(([name]) => RANGE_OF[name]?.(error.value) ?? true);
+  return (meaningful.length > 0 ? meaningful : failed).map(([, message]) => message);
 }
 
 function joinPath(parentPath: string, property: string, parentIsArray: boolean | undefined): string {

@@ -30,11 +30,7 @@ async function errorsOf(body: unknown): Promise<FieldError[]> {
   throw new Error('accepted');
 }
 
-const INDEX_MISSING = [
-  { field: 'step_index', message: 'must not be greater than 2147483647' },
-  { field: 'step_index', message: 'must not be less than 0' },
-  { field: 'step_index', message: 'must be an integer number' },
-];
+const INDEX_MISSING = [{ field: 'step_index', message: 'must be an integer number' }];
 const TYPE_MESSAGE = 'must be one of the following values: input, llm_call, tool_call, output, policy_check, violation';
 const TS_MESSAGE = 'must be an RFC 3339 timestamp with an offset, e.g. 2026-01-20T10:15:30.123Z';
 
@@ -91,10 +87,7 @@ describe('StepsBodyPipe: each rule and its message', () => {
     [
       'source not a string',
       step({ source: 1 }),
-      [
-        { field: 'source', message: 'must be shorter than or equal to 200 characters' },
-        { field: 'source', message: 'must be a string' },
-      ],
+      [{ field: 'source', message: 'must be a string' }],
     ],
     ['source of 201 characters', step({ source: 'x'.repeat(201) }), [{ field: 'source', message: 'must be shorter than or equal to 200 characters' }]],
     ['timestamp without offset', step({ timestamp: '2026-01-20T10:00:00' }), [{ field: 'timestamp', message: TS_MESSAGE }]],
