@@ -106,9 +106,12 @@ export function checkJsonEncoding(headers: Record<string, string | string[] | un
   if (coding !== '' && coding !== 'identity') {
     throw new UnsupportedMediaTypeError(`Content-Encoding ${coding} is not supported: send the JSON body uncompressed.`);
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(String(headers['content-type'] ?? ''))?.[1]?.toLowerCase().slice(0, 40);
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new UnsupportedMediaTypeError(`charset=${charset} is not supported: a JSON body is UTF-8 (RFC 8259).`);
+  // Every charset parameter: a second one must not slip another encoding past the first.
+  for (const [, declared] of String(headers['content-type'] ?? '').matchAll(/;\s*charset\*?\s*=\s*"?([^";\s]*)/gi)) {
+    const charset = declared.toLowerCase().slice(0, 40);
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      throw new UnsupportedMediaTypeError(`charset=${charset} is not supported: a JSON body is UTF-8 (RFC 8259).`);
+    }
   }
 }
 
