@@ -134,7 +134,8 @@ export class StrictValidationPipe extends ValidationPipe {
       throw ValidationError.field('body', 'must be a JSON object');
     }
     const result: unknown = await super.transform(value, metadata);
-    if (metadata.type === 'body') {
+    // Untransformed (no DTO, or a route's own pipe follows) there is nothing to compare.
+    if (metadata.type === 'body' && result !== value) {
       const coerced = findCoercedStrings(value, result);
       if (coerced.length > 0) throw toValidationError(coerced);
     }

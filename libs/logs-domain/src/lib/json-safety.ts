@@ -66,9 +66,7 @@ class JsonScan {
   }
 
   private pathText(): string {
-    let out = '$';
-    for (const part of this.path) out += typeof part === 'number' ? `[${part}]` : `.${part.replace(CONTROL_CHARACTERS, '?')}`;
-    return out;
+    return spellPath(this.path);
   }
 
   private walk(value: unknown, depth: number): FieldError | null {
@@ -165,19 +163,22 @@ function isExact(token: string): boolean {
 
 class InexactNumber {}
 
-function pathTo(value: unknown, target: InexactNumber, path = '$'): string | null {
-  if (value === target) return path;
+/** The path (`$.a[3].b`) to `target` in `value`, or null. */
+function pathTo(value: unknown, target: InexactNumber, path: Array<string | number> = []): string | null {
+  if (value === target) return spellPath(path);
   if (value === null || typeof value !== 'object') return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = pathTo(value[i], target, `${path}[${i}]`);
-      if (found) return found;
-    }
-    return null;
-  }
   for (const [key, child] of Object.entries(value)) {
-    const found = pathTo(child, target, `${path}.${key.replace(CONTROL_CHARACTERS, '?')}`);
+    path.push(Array.isArray(value) ? Number(key) : key);
+    const found = pathTo(child, target, path);
+    path.pop();
     if (found) return found;
   }
   return null;
+}
+
+/** `$`, then `[i]` for an index and `.key` for a key (control characters masked). */
+function spellPath(path: ReadonlyArray<string | number>): string {
+  let out = '$';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${part.replace(CONTROL_CHARACTERS, '?')}`;
+  return out;
 }
