@@ -36,6 +36,7 @@ export class AppModule {
           databaseAppUrl: config.databaseAppUrl,
           dataDir: config.dataDir,
           ledger: config.ledger.enabled,
+          searchIndexMaxLagSeconds: config.searchIndexMaxLagSeconds,
         }),
         // Checkpoints signed every few seconds, proofs, the integrity audit and signed evidence.
         LedgerModule.forRoot(config.ledger),

@@ -29,6 +29,7 @@ export class WorkerModule {
           migrate: false,
           poolSize: config.concurrency + 2,
           ledger: config.ledger.enabled,
+          searchIndexMaxLagSeconds: config.searchIndexMaxLagSeconds,
         }),
         // Signs the evidence attached to each PDF with the API's key (the same settings);
         // the API signs the periodic checkpoints, so the worker's timer is off.

@@ -24,6 +24,8 @@ export interface AppConfig {
   trustProxy: string[];
   /** How often the retention purge runs in-process (without REDIS_URL; with it the worker runs it), ms; 0: never. */
   retentionIntervalMs: number;
+  /** How far the search indexes may trail a burst of writes before they index flat out, s; 0: they never yield. */
+  searchIndexMaxLagSeconds: number;
   /** The tamper-evident ledger: signing key, checkpoint interval and where checkpoints are published. */
   ledger: LedgerSettings;
 }
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: read.logLevel(),
     bodyLimit: int('AOS_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    searchIndexMaxLagSeconds: read.searchIndexMaxLagSeconds(),
     ledger: ledgerSettings(env),
     trustProxy: (str('AOS_TRUST_PROXY') ?? '')
       .split(',')

@@ -29,6 +29,8 @@ export interface WorkerConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** How often the retention purge runs (a BullMQ repeatable job), ms; 0: the worker does not schedule it. */
   retentionIntervalMs: number;
+  /** How far the search indexes may trail a burst of writes before they index flat out, s; 0: they never yield. */
+  searchIndexMaxLagSeconds: number;
   /** The ledger key that signs the evidence attached to PDFs (the API's settings: same key). */
   ledger: LedgerSettings;
   /** Test hook: each bundle load waits this long first (the kill-the-worker test). Never set it in production. */
@@ -71,6 +73,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     testRenderDelayMs: int('AOS_WORKER_TEST_RENDER_DELAY_MS', 0, 0, 600_000),
     testCompleteDelayMs: int('AOS_WORKER_TEST_COMPLETE_DELAY_MS', 0, 0, 600_000),
+    searchIndexMaxLagSeconds: read.searchIndexMaxLagSeconds(),
     ledger: ledgerSettings(env),
   };
 }

@@ -31,4 +31,11 @@ describe(SettingsReader.name, () => {
     expect(read({}).queuePrefix()).toBe('aos');
     expect(() => read({ AOS_QUEUE_PREFIX: 'a:b' }).queuePrefix()).toThrow(/AOS_QUEUE_PREFIX/);
   });
+
+  it('reads how far the search indexes may trail the writes, 60 s unless set, 0 allowed', () => {
+    expect(read({}).searchIndexMaxLagSeconds()).toBe(60);
+    expect(read({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '0' }).searchIndexMaxLagSeconds()).toBe(0);
+    expect(() => read({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '-1' }).searchIndexMaxLagSeconds()).toThrow(/AOS_SEARCH_INDEX_MAX_LAG_SECONDS/);
+    expect(() => read({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '1.5' }).searchIndexMaxLagSeconds()).toThrow(/AOS_SEARCH_INDEX_MAX_LAG_SECONDS/);
+  });
 });

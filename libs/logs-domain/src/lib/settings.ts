@@ -54,4 +54,13 @@ export class SettingsReader {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) throw new ConfigError(`${name} must be 1-64 letters, digits, '-' or '_', got "${prefix}"`);
     return prefix;
   }
+
+  /**
+   * AOS_SEARCH_INDEX_MAX_LAG_SECONDS: how far the search indexers, which run in
+   * the API and the worker alike, may trail a burst of writes before they index
+   * flat out beside it (0: they never yield to the writes).
+   */
+  searchIndexMaxLagSeconds(name = 'AOS_SEARCH_INDEX_MAX_LAG_SECONDS'): number {
+    return this.int(name, 60, 0, 86_400);
+  }
 }

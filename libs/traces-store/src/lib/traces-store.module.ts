@@ -44,16 +44,17 @@ class DatabaseLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
 @Global()
 @Module({})
 export class TracesStoreModule {
-  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean; /** Run the system-log search indexer in this process (default true). */ indexSystemLogSearch?: boolean; /** Append records to the tamper-evident ledger (default true; off only to benchmark its cost). */ ledger?: boolean }): DynamicModule {
+  static forRoot(options: DatabaseOptions & { /** Lifetime of export jobs and files, seconds (default 7 days). */ exportTtlSeconds?: number; /** Run the step search indexer in this process (default true). */ indexStepSearch?: boolean; /** Run the system-log search indexer in this process (default true). */ indexSystemLogSearch?: boolean; /** How far the search indexes may trail a burst of writes before they index flat out, seconds (default 60; 0: never yield to the writes). */ searchIndexMaxLagSeconds?: number; /** Append records to the tamper-evident ledger (default true; off only to benchmark its cost). */ ledger?: boolean }): DynamicModule {
+    const indexerOptions = { maxLagMs: options.searchIndexMaxLagSeconds === undefined ? undefined : options.searchIndexMaxLagSeconds * 1000 };
     return {
       module: TracesStoreModule,
       providers: [
         { provide: Database, useFactory: () => openDatabase(options) },
         { provide: LedgerStore, useFactory: (db: Database) => new LedgerStore(db, options.ledger !== false), inject: [Database] },
         { provide: TraceStore, useFactory: (db: Database, ledger: LedgerStore) => new TraceStore(db, ledger), inject: [Database, LedgerStore] },
-        { provide: StepSearchIndexer, useFactory: (db: Database) => new StepSearchIndexer(db), inject: [Database] },
+        { provide: StepSearchIndexer, useFactory: (db: Database) => new StepSearchIndexer(db, indexerOptions), inject: [Database] },
         { provide: INDEX_STEP_SEARCH, useValue: options.indexStepSearch !== false },
-        { provide: SystemLogSearchIndexer, useFactory: (db: Database) => new SystemLogSearchIndexer(db), inject: [Database] },
+        { provide: SystemLogSearchIndexer, useFactory: (db: Database) => new SystemLogSearchIndexer(db, indexerOptions), inject: [Database] },
         { provide: INDEX_SYSTEM_LOG_SEARCH, useValue: options.indexSystemLogSearch !== false },
         { provide: TenantStore, useFactory: (db: Database) => new TenantStore(db), inject: [Database] },
         { provide: EvidenceContextStore, useFactory: (db: Database) => new EvidenceContextStore(db), inject: [Database] },

@@ -15,6 +15,7 @@ import { CheaperSystemLogSearchRows1770100000000 } from './1770100000000-cheaper
 import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-started-at';
 import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
 import { StepSearchPartitionsReadable1770500000000 } from './1770500000000-step-search-partitions-readable';
+import { SearchIndexBacklog1770600000000 } from './1770600000000-search-index-backlog';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   StepSearchStartedAt1770200000000,
   StepSearchByTenant1770300000000,
   StepSearchPartitionsReadable1770500000000,
+  SearchIndexBacklog1770600000000,
 ];
