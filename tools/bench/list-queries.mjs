@@ -412,10 +412,14 @@ async function runCase(c, client, sqlc, tenantId) {
   const sqlPage = [];
   const sqlCount = [];
   let mismatches = 0;
+  let firstMismatch = null;
   let lastCursor = null;
   const compare = (items, ids) => {
     const got = items.map((i) => i.trace_id);
-    if (got.length !== ids.length || got.some((id, k) => id !== ids[k])) mismatches++;
+    if (got.length !== ids.length || got.some((id, k) => id !== ids[k])) {
+      mismatches++;
+      firstMismatch ??= { api: got, sql: ids };
+    }
   };
   if (c.deep) {
     const q = c.q(0);
@@ -440,7 +444,7 @@ async function runCase(c, client, sqlc, tenantId) {
       cursor = body.pagination.next_cursor;
       if (!cursor) break;
     }
-    return { api, sql, sqlProbe, sqlPage, sqlCount, mismatches, explainQuery: q, explainCursor: lastCursor, pages: api.length };
+    return { api, sql, sqlProbe, sqlPage, sqlCount, mismatches, firstMismatch, explainQuery: q, explainCursor: lastCursor, pages: api.length };
   }
   // Warm-up: two runs, one when a run takes over a second.
   for (let k = 0; k < 2; k++) {
@@ -465,7 +469,7 @@ async function runCase(c, client, sqlc, tenantId) {
     compare(body.items, s.ids);
     if (body.items.length === 0) empty++;
   }
-  return { api, sql, sqlProbe, sqlPage, sqlCount, mismatches, empty, explainQuery: c.q(0), explainCursor: null };
+  return { api, sql, sqlProbe, sqlPage, sqlCount, mismatches, firstMismatch, empty, explainQuery: c.q(0), explainCursor: null };
 }
 
 // ------------------------------------------------------------------ main
@@ -568,6 +572,7 @@ await runBench(async (onCleanup) => {
       ratio_p95: a.p95 / s.p95,
       met: a.p95 < TARGET_P95_MS,
       result_mismatches: r.mismatches,
+      ...(r.firstMismatch ? { first_mismatch: r.firstMismatch } : {}),
       empty_pages: r.empty ?? 0,
       last_page_api_ms: c.deep ? r.api[r.api.length - 1] : undefined,
       pages: r.pages,

@@ -86,8 +86,13 @@ async function capture(call, answer) {
  */
 export async function listTracesSql(tenantId, query, runQuery = null) {
   // A page: on the traces, or (session 6) on a walk of the violated traces for a term only reasons hold.
+  // (It selects the trace columns, trace_id and run_id first: a search's count after the page
+  // (session 9, `SELECT d.n, count(w.hit) ...`) reads the same table in the same order.)
   const isPage = (text) =>
-    /FROM (aos_traces t|\(SELECT w\.\* FROM aos_traces w) WHERE/i.test(text) && /ORDER BY/i.test(text) && !/^\s*SELECT count\(/i.test(text);
+    /FROM (aos_traces t|\(SELECT w\.\* FROM aos_traces w) WHERE/i.test(text) &&
+    /ORDER BY/i.test(text) &&
+    !/^\s*SELECT count\(/i.test(text) &&
+    /SELECT\s+(\w+\.)?trace_id,\s*(\w+\.)?run_id\b/i.test(text);
   let pageSeen = false;
   const times = new Map();
   const captured = await capture(
