@@ -33,6 +33,7 @@ export {
   DEFAULT_EXPORT_TTL_SECONDS,
   EXPORT_JOB_NAMESPACE,
 } from './lib/export-job.store';
+export type { SearchIndexer } from './lib/search-indexer';
 export { StepSearchIndexer, type StepSearchIndexerOptions } from './lib/step-search-indexer';
 export { SystemLogSearchIndexer, type SystemLogSearchIndexerOptions } from './lib/system-log-search-indexer';
 export {

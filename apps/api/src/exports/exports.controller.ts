@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CONTENT_TYPES, encodeRows, EvidenceSigner, LogExportService } from '@aos/export';
 import { DSSE_MEDIA_TYPE } from '@aos/evidence-pdf';
@@ -31,8 +31,9 @@ export class ExportsController {
   @ApiBody({ type: BulkExportDto })
   @ApiProduces(...Object.values(CONTENT_TYPES))
   @ApiOkResponse({ description: 'The file, streamed from a database cursor' })
-  exportLogs(@CurrentActor() actor: RequestActor, @Body(BulkExportPipe) body: BulkExportRequest, @Res() reply: FastifyReply): void {
-    const file = this.exports.exportLogs(actor, body.topic, body.filters, body.format);
+  @ApiServiceUnavailableResponse({ description: "With 'search': the search index did not take in the writes made before the request within 30 s" })
+  async exportLogs(@CurrentActor() actor: RequestActor, @Body(BulkExportPipe) body: BulkExportRequest, @Res() reply: FastifyReply): Promise<void> {
+    const file = await this.exports.exportLogs(actor, body.topic, body.filters, body.format);
     reply.status(200).header('content-type', file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.stream);
   }
 

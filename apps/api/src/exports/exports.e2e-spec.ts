@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
+import { StepSearchIndexer, SystemLogSearchIndexer } from '@aos/traces-store';
 import { type E2eApp, startE2eApp } from '../testing/e2e-app';
 
 const NASTY = ['plain', 'comma, "quoted"\nand a newline', 'é 😀 中文', '=HYPERLINK("http://x")', '-2+3', '@cmd'];
@@ -176,6 +177,31 @@ describe('Exports and evidence bundles over HTTP', () => {
 
     const theirs = parse(Buffer.from(await (await bulk({ topic: 'system', format: 'csv' }, other.key)).arrayBuffer()), { bom: true, columns: true }) as Record<string, string>[];
     expect(theirs.map((r) => [r['tenant_id'], r['message']])).toEqual([[other.tenantId, 'not yours']]);
+  });
+
+  it('with a search term, exports writes the search index has not taken in yet (it catches up first)', async () => {
+    // The app's own indexers stopped: only the export's catch-up can index these writes.
+    const steps = e.app.get(StepSearchIndexer);
+    const logs = e.app.get(SystemLogSearchIndexer);
+    await steps.stop();
+    await logs.stop();
+    try {
+      const marker = `okapi${Date.now()}`;
+      const trace = ((await (await e.request('POST', '/api/v1/traces', { key: tenant.key, body: { run_id: randomUUID(), agent_id: randomUUID() } })).json()) as any).trace_id;
+      const step = { step_index: 0, step_type: 'input', timestamp: new Date().toISOString(), input_data: { q: `where is the ${marker}` }, output_data: null };
+      expect((await e.request('POST', `/api/v1/traces/${trace}/steps`, { key: tenant.key, body: { steps: [step] } })).status).toBe(201);
+      expect((await e.request('POST', '/api/v1/logs/system', { key: tenant.key, body: { level: 'info', source: 'zoo', message: `the ${marker} is out` } })).status).toBe(201);
+      // The list search answers from the index as it is: nothing yet.
+      expect(((await (await e.request('GET', `/api/v1/logs/llm-runs?search=${marker}`, { key: tenant.key })).json()) as any).items).toEqual([]);
+
+      const runs = (await (await bulk({ topic: 'llm_runs', format: 'json', filters: { search: marker } })).json()) as any[];
+      expect(runs.map((r) => r.trace_id)).toEqual([trace]);
+      const found = (await (await bulk({ topic: 'system', format: 'json', filters: { search: marker } })).json()) as any[];
+      expect(found.map((r) => r.message)).toEqual([`the ${marker} is out`]);
+    } finally {
+      steps.start();
+      logs.start();
+    }
   });
 
   it('refuses bad export requests naming the field, and viewers', async () => {

@@ -12,10 +12,23 @@ import {
   type TraceStep,
   type TraceSummary,
   type TraceVerification,
+  UnavailableError,
   verifyTraceIntegrity,
 } from '@aos/logs-domain';
 import { AuditLogService } from '@aos/audit';
-import { AuditLogStore, copySystemLogsCsv, Database, EvidenceContextStore, SYSTEM_LOG_CSV_JSON_COLUMNS, SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS, SystemLogStore, TraceStore } from '@aos/traces-store';
+import {
+  AuditLogStore,
+  copySystemLogsCsv,
+  Database,
+  EvidenceContextStore,
+  type SearchIndexer,
+  StepSearchIndexer,
+  SYSTEM_LOG_CSV_JSON_COLUMNS,
+  SYSTEM_LOG_CSV_TIMESTAMP_COLUMNS,
+  SystemLogSearchIndexer,
+  SystemLogStore,
+  TraceStore,
+} from '@aos/traces-store';
 import { CopyCsvFramer } from './csv-copy';
 import { CONTENT_TYPES, encodeRows, type ExportFormat } from './formats';
 
@@ -43,6 +56,14 @@ export interface TraceExport {
   integrity: TraceVerification;
   exported_at: string;
 }
+
+/**
+ * How long an export with a search term waits for the search index to take in
+ * every write made before it (SearchIndexer.catchUp), ms: the index trails a
+ * burst of writes by up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS, and indexes about
+ * 5,000 steps or 30,000 logs a second alone.
+ */
+export const EXPORT_SEARCH_CATCH_UP_MS = 30_000;
 
 /** Columns of each topic's flat exports (CSV, XLSX), in order. */
 export const EXPORT_COLUMNS: Record<LogTopic, readonly string[]> = {
@@ -73,13 +94,19 @@ export class LogExportService {
     private readonly context: EvidenceContextStore,
     private readonly audit: AuditLogService,
     private readonly db: Database,
+    private readonly stepSearch: StepSearchIndexer,
+    private readonly systemLogSearch: SystemLogSearchIndexer,
   ) {}
 
   /**
    * Streams every matching record of a topic. The audit row (`logs_exported`,
    * with the filters and the row count) is written when the stream ends.
+   * With a search term over an asynchronous index (step content, system logs),
+   * the index first takes in every write made before the request, so the export
+   * misses none of them; a 503 when that takes over EXPORT_SEARCH_CATCH_UP_MS.
    */
-  exportLogs(actor: ExportActor, topic: LogTopic, filters: ExportFilters, format: ExportFormat): StreamedExport {
+  async exportLogs(actor: ExportActor, topic: LogTopic, filters: ExportFilters, format: ExportFormat): Promise<StreamedExport> {
+    await this.searchIndexCaughtUp(topic, filters);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const file = { contentType: CONTENT_TYPES[format], filename: `aos-${topic}-${stamp}.${format}` };
     const audited = (count: number, ok: boolean) => this.auditExport(actor, topic, filters, format, count, ok);
@@ -110,6 +137,17 @@ export class LogExportService {
       }
     }
     return { ...file, stream: encodeRows(counted(), format, EXPORT_COLUMNS[topic]) };
+  }
+
+  private async searchIndexCaughtUp(topic: LogTopic, filters: ExportFilters): Promise<void> {
+    const indexer: SearchIndexer | undefined = topic === 'llm_runs' ? this.stepSearch : topic === 'system' ? this.systemLogSearch : undefined;
+    // Audit logs are indexed as they are written.
+    if (!indexer || !(filters as { search?: string }).search) return;
+    if (!(await indexer.catchUp(EXPORT_SEARCH_CATCH_UP_MS))) {
+      throw new UnavailableError(
+        `The search index is still taking in a burst of writes (after ${EXPORT_SEARCH_CATCH_UP_MS / 1000} s): an export with a search term now would miss some of them. Retry in a minute, or export without 'search'.`,
+      );
+    }
   }
 
   /** The `logs_exported` audit row, with the filters and the row count. */

@@ -61,6 +61,15 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('search indexers pacin
       expect(await indexer({ maxLagMs: 0 }).pace()).toBe('full');
     });
 
+    it('catches up with every batch queued before the call, flat out, or answers false after its time', async () => {
+      for (let i = 0; i < 3; i++) await write();
+      expect(await paced.catchUp(0)).toBe(false);
+      expect(await count(queue)).toBe(3);
+      expect(await paced.catchUp(10_000)).toBe(true);
+      expect(await count(queue)).toBe(0);
+      expect(await paced.catchUp(0)).toBe(true); // nothing queued
+    });
+
     it('takes a tenth of its limit per call while it yields, and the whole limit once the writes pause', async () => {
       for (let i = 0; i < 3; i++) await write();
       expect(await paced.pace()).toBe('yield');

@@ -93,6 +93,29 @@ export abstract class SearchIndexer {
     }
   }
 
+  /**
+   * Indexes flat out until every batch queued before this call is indexed, so a
+   * search run next sees every write committed before it (an export with a search
+   * term must not miss records still waiting while the indexer yields to a burst).
+   * Answers false when that takes longer than `timeoutMs`. The ages the backlog
+   * function answers are durations on the database's clock; the wait's own
+   * duration, read before each query, is compared with them, so no two clocks
+   * need agree.
+   */
+  async catchUp(timeoutMs: number): Promise<boolean> {
+    const started = performance.now();
+    for (;;) {
+      const waited = performance.now() - started;
+      const b = await this.backlog();
+      // The oldest batch left was queued after this call began: everything before it is indexed.
+      // (Less 1 ms: `queued_at` is rounded to the millisecond, up as well as down.)
+      if (b?.oldest_age_ms == null || b.oldest_age_ms < waited - 1) return true;
+      if (waited > timeoutMs) return false;
+      // None taken: another indexer holds them (SKIP LOCKED); its call ends soon.
+      if ((await this.runOnce()) === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** One call to the indexer, of up to `limit` batches; answers the batches indexed. */
   runOnce(limit = this.batchLimit): Promise<number> {
     const run = (this.running ?? Promise.resolve(0)).catch(() => 0).then(async () => {
@@ -106,7 +129,7 @@ export abstract class SearchIndexer {
   /** Whether to yield to the writes now: 'idle' (nothing queued), 'yield' or 'full'. */
   async pace(): Promise<'idle' | 'yield' | 'full'> {
     if (this.maxLagMs === 0) return 'full';
-    const [b] = await this.db.query<Backlog>(`SELECT oldest_age_ms, newest_age_ms FROM ${this.backlogFn}()`);
+    const b = await this.backlog();
     if (b?.oldest_age_ms == null || b.newest_age_ms == null) {
       if (this.behind) this.logger.log(`${this.what} index caught up with the writes`);
       this.behind = false;
@@ -122,6 +145,12 @@ export abstract class SearchIndexer {
       return 'full';
     }
     return b.newest_age_ms < WRITES_ARRIVING_MS ? 'yield' : 'full';
+  }
+
+  /** The ages of the oldest and newest queued batch, ms (null when none is queued). */
+  private async backlog(): Promise<Backlog | undefined> {
+    const [b] = await this.db.query<Backlog>(`SELECT oldest_age_ms, newest_age_ms FROM ${this.backlogFn}()`);
+    return b;
   }
 
   /** One round of the schedule (public for tests): paces, indexes, and answers the pause before the next round, ms. */
