@@ -3,7 +3,9 @@ import { LogExportService } from './log-export.service';
 
 /** The search-index catch-up of LogExportService.exportLogs (end to end: apps/api exports.e2e-spec.ts). */
 describe(LogExportService.name, () => {
-  const rows = { async *[Symbol.asyncIterator]() {} };
+  const rows = (async function* () {
+    // No rows: the tests read no export stream.
+  })();
   const make = (caughtUp: boolean) => {
     const calls: string[] = [];
     const indexer = (name: string) => ({ catchUp: async () => (calls.push(name), caughtUp) });
