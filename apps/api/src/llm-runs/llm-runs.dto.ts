@@ -53,7 +53,7 @@ export class TraceFiltersDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'started_at < end_time (half-open range).' })
   @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'Full text over step input/output and violation reason (websearch syntax); an id matches ids exactly.' })
+  @ApiPropertyOptional({ maxLength: 500, description: 'Full text over step input/output and violation reason (websearch syntax); an id matches ids exactly. Step content is indexed in the background: searchable about a second after its write, or up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS (60 s) during a burst of writes.' })
   @IsOptional() @IsString() @MaxLength(500) search?: string;
 
   @ApiPropertyOptional({ enum: TRACE_SORT_FIELDS, default: 'started_at' })

@@ -131,7 +131,7 @@ export class SystemLogFiltersDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'timestamp < end_time (half-open range).' })
   @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
-  @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over message and context (websearch syntax); an id-shaped term also matches log_id, trace_id and request_id exactly.' })
+  @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over message and context (websearch syntax); an id-shaped term also matches log_id, trace_id and request_id exactly. Indexed in the background: searchable about a second after the write, or up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS (60 s) during a burst of writes.' })
   @IsOptional() @IsString() @MaxLength(SEARCH_MAX_LENGTH) search?: string;
 
   @ApiPropertyOptional({ enum: SYSTEM_LOG_SORT_FIELDS, default: 'timestamp' })
