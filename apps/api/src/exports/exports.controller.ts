@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CONTENT_TYPES, encodeRows, EvidenceSigner, LogExportService } from '@aos/export';
+import { CONTENT_TYPES, encodeRows, EvidenceSigner, EXPORT_SEARCH_CATCH_UP_MS, LogExportService } from '@aos/export';
 import { DSSE_MEDIA_TYPE } from '@aos/evidence-pdf';
 import { type BundleType, ConflictError } from '@aos/logs-domain';
 import { AUDITORS, Roles } from '../auth/principal';
@@ -31,7 +31,7 @@ export class ExportsController {
   @ApiBody({ type: BulkExportDto })
   @ApiProduces(...Object.values(CONTENT_TYPES))
   @ApiOkResponse({ description: 'The file, streamed from a database cursor' })
-  @ApiServiceUnavailableResponse({ description: "With 'search': the search index did not take in the writes made before the request within 30 s" })
+  @ApiServiceUnavailableResponse({ description: `With 'search': the search index did not take in the writes made before the request within ${EXPORT_SEARCH_CATCH_UP_MS / 1000} s` })
   async exportLogs(@CurrentActor() actor: RequestActor, @Body(BulkExportPipe) body: BulkExportRequest, @Res() reply: FastifyReply): Promise<void> {
     const file = await this.exports.exportLogs(actor, body.topic, body.filters, body.format);
     reply.status(200).header('content-type', file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.stream);

@@ -1,3 +1,4 @@
+import { StepSearchIndexer, SystemLogSearchIndexer } from '@aos/traces-store';
 import { type E2eApp, startE2eApp } from '../testing/e2e-app';
 
 describe('Health over HTTP', () => {
@@ -13,6 +14,17 @@ describe('Health over HTTP', () => {
     const ready = await e.request('GET', '/health/ready', { key: null });
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'up', queue: 'in-process' } });
+  }, 60_000);
+
+  it('hands AOS_SEARCH_INDEX_MAX_LAG_SECONDS to both search indexers (0: they never yield, nor look at the backlog)', async () => {
+    const paced = apps[0];
+    const never = await startE2eApp({ searchIndexMaxLagSeconds: 0 });
+    apps.push(never);
+    for (const indexer of [StepSearchIndexer, SystemLogSearchIndexer]) {
+      await paced.app.get(indexer).drain();
+      expect(await paced.app.get(indexer).pace()).toBe('idle');
+      expect(await never.app.get(indexer).pace()).toBe('full');
+    }
   }, 60_000);
 
   it('checks Redis when REDIS_URL is set, and answers 503 naming what is down', async () => {
