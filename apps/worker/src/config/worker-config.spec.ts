@@ -13,8 +13,10 @@ describe(loadWorkerConfig.name, () => {
       testRenderDelayMs: 0,
       testCompleteDelayMs: 0,
       retentionIntervalMs: 3_600_000,
+      searchIndexMaxLagSeconds: 60,
     });
     expect(loadWorkerConfig({ AOS_RETENTION_INTERVAL_MS: '60000' }).retentionIntervalMs).toBe(60_000);
+    expect(loadWorkerConfig({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '0' }).searchIndexMaxLagSeconds).toBe(0);
     expect(() => loadWorkerConfig({ AOS_RETENTION_INTERVAL_MS: 'hourly' })).toThrow(/AOS_RETENTION_INTERVAL_MS/);
   });
 
