@@ -29,6 +29,12 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ AOS_RETENTION_INTERVAL_MS: '0' }).retentionIntervalMs).toBe(0);
   });
 
+  it('lets search trail a burst of writes by 60 s unless AOS_SEARCH_INDEX_MAX_LAG_SECONDS says otherwise', () => {
+    expect(loadConfig({}).searchIndexMaxLagSeconds).toBe(60);
+    expect(loadConfig({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '300' }).searchIndexMaxLagSeconds).toBe(300);
+    expect(() => loadConfig({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: 'soon' })).toThrow(/AOS_SEARCH_INDEX_MAX_LAG_SECONDS/);
+  });
+
   it('never echoes a password from a bad URL', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://u:secret@' })).not.toThrow(/secret/);
   });
