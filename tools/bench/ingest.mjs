@@ -270,7 +270,13 @@ async function drainQueue(owner, maxSeconds) {
 const queueSize = async (owner) =>
   (await owner.query(`SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps FROM aos_step_search_queue`)).rows[0];
 const searchSize = async (owner) =>
-  (await owner.query(`SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps FROM aos_step_search`)).rows[0];
+  (
+    await owner.query(
+      // A batch may be indexed in several parts (migration 1770700000000): each batch once.
+      `SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps
+       FROM (SELECT DISTINCT trace_id, first_step_index, last_step_index FROM aos_step_search) b`,
+    )
+  ).rows[0];
 
 async function measureIndexer(owner, httpSeconds) {
   const exists = (await owner.query(`SELECT to_regclass('aos_step_search_queue') IS NOT NULL AS x`)).rows[0].x;
@@ -285,7 +291,8 @@ async function measureIndexer(owner, httpSeconds) {
   const moved = (
     await owner.query(
       `WITH d AS (DELETE FROM aos_step_search WHERE indexed_at >= $1 RETURNING tenant_id, trace_id, first_step_index, last_step_index)
-       SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps, json_agg(d) AS rows FROM d`,
+       SELECT count(*)::int AS batches, coalesce(sum(last_step_index - first_step_index + 1), 0)::int AS steps, json_agg(d) AS rows
+       FROM (SELECT DISTINCT tenant_id, trace_id, first_step_index, last_step_index FROM d) d`,
       [globalThis.__httpStartedAt],
     )
   ).rows[0];

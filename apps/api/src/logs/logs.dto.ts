@@ -19,6 +19,7 @@ import {
   ACTOR_TYPES,
   type ActorType,
   AUDIT_ACTION_PATTERN,
+  AUDIT_DETAILS_MAX_BYTES,
   AUDIT_FAILURE_REASON_MAX_LENGTH,
   AUDIT_LOG_SORT_FIELDS,
   AUDIT_RESOURCE_TYPE_MAX_LENGTH,
@@ -99,7 +100,7 @@ export class AuditLogInputDto {
   @ApiPropertyOptional({ format: 'uuid', nullable: true })
   @IsOptional() @IsUUID() resource_id?: string | null;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: `At most ${AUDIT_DETAILS_MAX_BYTES} bytes as JSON.` })
   @IsOptional() @IsObject() details?: Record<string, JsonValue>;
 
   @ApiPropertyOptional({ default: true })

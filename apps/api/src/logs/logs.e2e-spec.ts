@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { AUDIT_ACTIONS } from '@aos/logs-domain';
+import { AUDIT_ACTIONS, AUDIT_DETAILS_MAX_BYTES } from '@aos/logs-domain';
 import { SystemLogSearchIndexer, TenantStore } from '@aos/traces-store';
 import { BOOTSTRAP_KEY, type E2eApp, PLATFORM_KEY, startE2eApp } from '../testing/e2e-app';
 
@@ -218,6 +218,20 @@ describe('System and audit logs over HTTP', () => {
       expect400(await post('/api/v1/logs/audit', { action: 'login' }, key), 'resource_type');
       expect400(await post('/api/v1/logs/audit', { action: 'login', resource_type: 'session', failure_reason: 'x' }, key), 'failure_reason');
       expect400(await post('/api/v1/logs/audit', { action: 'login', resource_type: 'session', success: 'yes' }, key), 'success');
+    });
+
+    it('takes details up to 64 KiB of JSON, even of the words that make the largest search vector, and refuses more', async () => {
+      // Distinct numbers make the most vector bytes per byte of text (~2.4); up to the cap the row's
+      // generated search vector stays well under PostgreSQL's 1 MB (past it, the write was a 500).
+      // {"doc":"..."} is 10 bytes around the string; " 100000" is 7.
+      const doc = Array.from({ length: Math.floor((AUDIT_DETAILS_MAX_BYTES - 10) / 7) }, (_, i) => ` ${100_000 + i}`).join('');
+      expect(AUDIT_DETAILS_MAX_BYTES - Buffer.byteLength(JSON.stringify({ doc }))).toBeLessThan(7);
+      const taken = await post('/api/v1/logs/audit', { action: 'policy_updated', resource_type: 'policy', details: { doc } }, key);
+      expect(taken.status).toBe(201);
+      expect(taken.body.details).toEqual({ doc });
+      const refused = await post('/api/v1/logs/audit', { action: 'policy_updated', resource_type: 'policy', details: { doc: `${doc} 1234567` } }, key);
+      expect400(refused, 'details');
+      expect(refused.body.errors[0].message).toBe(`must be at most ${AUDIT_DETAILS_MAX_BYTES} bytes as JSON`);
     });
 
     it('lists the audit trail in the spec 11.3 shape, naming API-key actors by the key name', async () => {

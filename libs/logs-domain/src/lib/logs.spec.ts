@@ -1,5 +1,5 @@
 import { ValidationError } from './errors';
-import { checkNewAuditLog, checkNewSystemLog, MAX_PAGE_LIMIT, resolvePage, SYSTEM_LOG_SORT_FIELDS } from './logs';
+import { AUDIT_DETAILS_MAX_BYTES, checkNewAuditLog, checkNewSystemLog, MAX_PAGE_LIMIT, resolvePage, SYSTEM_LOG_SORT_FIELDS } from './logs';
 
 describe('checkNewSystemLog', () => {
   const ok = { level: 'info', source: 'api', message: 'started' } as const;
@@ -36,6 +36,16 @@ describe('checkNewAuditLog', () => {
       failure_reason: 'but it worked',
     }).map((e) => e.field);
     expect(fields).toEqual(['actor_id', 'actor_type', 'action', 'resource_type', 'resource_id', 'failure_reason']);
+  });
+
+  it('takes details up to AUDIT_DETAILS_MAX_BYTES of UTF-8 JSON, and names them past it', () => {
+    // {"d":"..."} is 8 bytes around the string; "é" is two bytes.
+    const details = (bytes: number) => ({ d: 'é'.repeat(Math.floor((bytes - 8) / 2)) + 'x'.repeat((bytes - 8) % 2) });
+    expect(Buffer.byteLength(JSON.stringify(details(AUDIT_DETAILS_MAX_BYTES)))).toBe(AUDIT_DETAILS_MAX_BYTES);
+    expect(checkNewAuditLog({ ...ok, details: details(AUDIT_DETAILS_MAX_BYTES) })).toEqual([]);
+    expect(checkNewAuditLog({ ...ok, details: details(AUDIT_DETAILS_MAX_BYTES + 1) })).toEqual([
+      { field: 'details', message: `must be at most ${AUDIT_DETAILS_MAX_BYTES} bytes as JSON` },
+    ]);
   });
 });
 

@@ -30,6 +30,13 @@ export const SYSTEM_LOG_MESSAGE_MAX_LENGTH = 32_768;
 export const CORRELATION_ID_MAX_LENGTH = 200;
 export const AUDIT_RESOURCE_TYPE_MAX_LENGTH = 100;
 export const AUDIT_FAILURE_REASON_MAX_LENGTH = 2000;
+/**
+ * Most bytes of an audit log's `details`, as UTF-8 JSON. The row's full-text
+ * vector is computed as it is written, and a vector holds at most 1 MB: 64 KiB
+ * of any text stays far below it (a larger object made the write fail). A
+ * larger payload belongs in the resource the entry names.
+ */
+export const AUDIT_DETAILS_MAX_BYTES = 65_536;
 /** Longer user agents are cut to this length (the header is the client's, not evidence of intent). */
 export const USER_AGENT_MAX_LENGTH = 1000;
 /** Audited action names: lower snake case. */
@@ -182,6 +189,9 @@ export function checkNewAuditLog(log: NewAuditLog): FieldError[] {
     errors.push({ field: 'ip_address', message: 'must be a string' });
   }
   checkJson(errors, 'details', log.details);
+  if (log.details !== undefined && log.details !== null && Buffer.byteLength(JSON.stringify(log.details) ?? '') > AUDIT_DETAILS_MAX_BYTES) {
+    errors.push({ field: 'details', message: `must be at most ${AUDIT_DETAILS_MAX_BYTES} bytes as JSON` });
+  }
   return errors;
 }
 

@@ -409,7 +409,7 @@ export class TraceList {
     // The tenant's partition by name: through the parent the scan is planned without the LIMIT
     // (StepSearchPartitionsReadable1770500000000).
     const partition = await this.stepSearchPartition(sql, tenantId);
-    const matchingBatches = `SELECT x.trace_id, x.first_step_index, x.tableoid FROM ${partition} x
+    const matchingBatches = `SELECT x.trace_id, x.first_step_index, x.part, x.tableoid FROM ${partition} x
       WHERE x.tenant_id = ${tenant} AND x.search_vector @@ ${q} LIMIT ${p.add(this.searchProbeLimit * (filtered ? SEARCH_COUNT_REACH : 1))}`;
     const where = traceFilterClauses(p, tenantId, query, { form: 'union', stepIds: 'SELECT s.trace_id FROM s' });
     const sample = Math.min(PASSING_SAMPLE, this.searchProbeLimit);
@@ -428,7 +428,7 @@ export class TraceList {
               CASE WHEN pr.passing >= ${Math.ceil(SEARCH_COUNT_MIN_SHARE * sample)} THEN
                 (SELECT count(*) FROM (SELECT 1 FROM s m JOIN aos_traces t ON t.trace_id = m.trace_id
                    WHERE NOT EXISTS (SELECT 1 FROM aos_step_search y WHERE y.tenant_id = ${tenant} AND y.trace_id = m.trace_id
-                                       AND y.first_step_index < m.first_step_index AND y.search_vector @@ ${q} OFFSET 0)
+                                       AND (y.first_step_index, y.part) < (m.first_step_index, m.part) AND y.search_vector @@ ${q} OFFSET 0)
                      AND ${others.join(' AND ')} LIMIT ${COUNT_CAP + 1}) c)::int
               END AS step_matches
        FROM (SELECT st.n AS step_rows,

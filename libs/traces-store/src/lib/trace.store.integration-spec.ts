@@ -446,16 +446,21 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       expect(r.counts()).toHaveLength(1);
     }, 60_000);
 
-    it('counts each trace once when it counts a common term from its step matches under a filter', async () => {
+    // A second matching row of each trace: another batch, or the second part of the same batch
+    // (a batch too large for one vector, migration 1770700000000).
+    it.each([
+      { rows: 'two batches', first: 5, part: 0 },
+      { rows: 'two parts of one batch', first: 0, part: 1 },
+    ])('counts each trace once when it counts a common term from its step matches under a filter ($rows)', async ({ rows, first, part }) => {
       const tenants = new TenantStore(t.db);
-      const tenant = (await tenants.createTenant('two-batches', 'none')).tenant_id;
+      const tenant = (await tenants.createTenant(rows, 'none')).tenant_id;
       const agent = randomUUID();
-      // 700 traces of the agent, each with two matching batches: 1,400 rows, 700 traces.
+      // 700 traces of the agent, each with two matching rows: 1,400 rows, 700 traces.
       await seed(tenant, 700, 'a quokka', { id: agent, of: [1, 1] });
       await t.asOwner(
-        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, search_vector, started_at)
-         SELECT tenant_id, trace_id, 5, 9, to_tsvector('english', 'quokka again'), started_at FROM aos_traces WHERE tenant_id = $1`,
-        [tenant],
+        `INSERT INTO aos_step_search (tenant_id, trace_id, first_step_index, last_step_index, part, search_vector, started_at)
+         SELECT tenant_id, trace_id, $2, 9, $3, to_tsvector('english', 'quokka again'), started_at FROM aos_traces WHERE tenant_id = $1`,
+        [tenant, first, part],
       );
       const r = recorder();
       const page = await new TraceStore(r.db).listTraces(tenant, { limit: 5, offset: 0, sort: 'started_at', order: 'desc', search: 'quokka', agent_id: agent });

@@ -16,6 +16,7 @@ import { StepSearchStartedAt1770200000000 } from './1770200000000-step-search-st
 import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-tenant';
 import { StepSearchPartitionsReadable1770500000000 } from './1770500000000-step-search-partitions-readable';
 import { SearchIndexBacklog1770600000000 } from './1770600000000-search-index-backlog';
+import { SearchDocumentsInParts1770700000000 } from './1770700000000-search-documents-in-parts';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   StepSearchByTenant1770300000000,
   StepSearchPartitionsReadable1770500000000,
   SearchIndexBacklog1770600000000,
+  SearchDocumentsInParts1770700000000,
 ];
