@@ -126,6 +126,14 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('search documents larg
     expect(Math.max(...cut.map((c) => Buffer.byteLength(c)))).toBeLessThanOrEqual(SEARCH_CHUNK_BYTES);
 
     expect(await t.asOwner(`SELECT v::text AS v FROM aos_pack_tsvectors('{}') v`)).toEqual([{ v: '' }]);
+    // Pairwise concatenation is the chain of ||, positions shifted alike.
+    expect(
+      await t.asOwner(
+        `WITH p AS (SELECT array_agg(to_tsvector('english', w) ORDER BY n) AS a
+                    FROM unnest(ARRAY['a tapir ran', 'the tapir', 'ran away fast', 'gone', '', 'tapir again']) WITH ORDINALITY u(w, n))
+         SELECT aos_tsvector_concat_all(a) = a[1] || a[2] || a[3] || a[4] || a[5] || a[6] AS same, aos_tsvector_concat_all('{}')::text AS none FROM p`,
+      ),
+    ).toEqual([{ same: true, none: '' }]);
   }, 60_000);
 
   it('indexes a system log of more distinct words than a vector holds as far as one holds, and the other logs of the call', async () => {
