@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
-import { encodeRows, neutraliseFormula } from './formats';
+import { encodeRows, fitXlsxCell, neutraliseFormula, XLSX_CELL_MAX_CHARS } from './formats';
 
 async function* rowsOf<T>(rows: T[]): AsyncGenerator<T> {
   for (const r of rows) yield r;
@@ -56,6 +56,27 @@ describe(encodeRows.name, () => {
     expect(values[2]).toEqual([2, 'comma, "quote"\nnewline', undefined, false]);
     expect(values[4][1]).toBe('=HYPERLINK("http://evil")');
     expect(values[1][2]).toBe('{"a":[1,2]}');
+  });
+
+  it("cuts a text longer than an Excel cell holds, saying so in the cell, and only in XLSX", async () => {
+    const long = { text: 'x'.repeat(XLSX_CELL_MAX_CHARS), longer: 'y'.repeat(40_000), context: { doc: '😀'.repeat(20_000) } };
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await collect(encodeRows(rowsOf([long]), 'xlsx', ['text', 'longer', 'context']))) as unknown as ArrayBuffer);
+    const [text, longer, context] = (wb.worksheets[0].getRow(2).values as unknown[]).slice(1) as string[];
+    expect(text).toBe(long.text);
+    expect(longer.length).toBeLessThanOrEqual(XLSX_CELL_MAX_CHARS);
+    expect(longer).toMatch(/^y+… \[cut at Excel's 32767-character cell limit; 40000 characters in all, whole in the JSON, JSONL and CSV exports\]$/);
+    expect(context.length).toBeLessThanOrEqual(XLSX_CELL_MAX_CHARS);
+    expect(context.startsWith('{"doc":"😀')).toBe(true);
+    // No lone surrogate where the text was cut (an odd cut would split an emoji).
+    expect(context).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    for (const shift of ['', 'a']) {
+      const cut = fitXlsxCell(shift + '😀'.repeat(20_000));
+      expect(cut.length).toBeLessThanOrEqual(XLSX_CELL_MAX_CHARS);
+      expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    }
+    const csv: Array<Record<string, string>> = parse(await collect(encodeRows(rowsOf([long]), 'csv', ['longer'])), { bom: true, columns: true });
+    expect(csv[0].longer).toBe(long.longer);
   });
 });
 

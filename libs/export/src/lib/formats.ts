@@ -123,8 +123,26 @@ async function sheetDrained(sheet: unknown, signal: AbortSignal): Promise<void> 
   }
 }
 
+/** Excel's limit on the text of one cell (UTF-16 code units); a longer one makes Excel "repair" the file. */
+export const XLSX_CELL_MAX_CHARS = 32_767;
+
 function xlsxCell(value: unknown): string | number | boolean | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
-  return cellText(value);
+  return fitXlsxCell(cellText(value));
+}
+
+/**
+ * A text cut to what an Excel cell holds, saying so in the cell: a step's
+ * content or a log's context can be far longer. The JSON, JSONL and CSV
+ * exports keep the whole text.
+ */
+export function fitXlsxCell(text: string): string {
+  if (text.length <= XLSX_CELL_MAX_CHARS) return text;
+  const note = `… [cut at Excel's ${XLSX_CELL_MAX_CHARS}-character cell limit; ${text.length} characters in all, whole in the JSON, JSONL and CSV exports]`;
+  let end = XLSX_CELL_MAX_CHARS - note.length;
+  // Not between the two halves of a surrogate pair.
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
+  return text.slice(0, end) + note;
 }
