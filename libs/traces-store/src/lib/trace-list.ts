@@ -416,7 +416,7 @@ export class TraceList {
     // CASE evaluates a subquery only when it is reached. Without other filters, more than
     // COUNT_CAP distinct traces among the step matches pass the cap without reading a trace.
     // (With other filters, `s` holds more than `limit` rows only when st.n reached it.) The
-    // step matches' count takes each trace once, at its first matching batch; its NOT EXISTS
+    // step matches' count takes each trace once, at its first matching row (by batch, then part); its NOT EXISTS
     // stays a per-row subplan behind OFFSET 0 (an anti-join would read every match), and
     // the MATERIALIZED CTE plans the matching batches alone, for their first rows (beside
     // the NOT EXISTS the planner once ANDed in a bitmap of the tenant's ~1.1M rows: 45 to 76 ms).
