@@ -139,9 +139,12 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('search documents larg
   it('indexes a system log of more distinct words than a vector holds as far as one holds, and the other logs of the call', async () => {
     const [a, b] = [await newTenant(), await newTenant()];
     const words = distinctWords(120_000, 'log');
-    const [big, small] = await logs.insertMany({ tenantId: a }, [
+    // A medium one too (a 20 KB message: past the plain path's gate, within one vector): whole.
+    const medium = `${distinctWords(1_600, 'medium').join(' ')} a quoll`;
+    const [big, small, mid] = await logs.insertMany({ tenantId: a }, [
       { level: 'info', source: 'svc', message: 'a bulky bandicoot', timestamp: '2026-02-01T10:00:00.000Z', context: { doc: words.join(' ') } },
       { level: 'info', source: 'svc', message: 'a numbat', timestamp: '2026-02-01T10:00:01.000Z' },
+      { level: 'info', source: 'svc', message: medium, timestamp: '2026-02-01T10:00:02.000Z' },
     ]);
     const [other] = await logs.insertMany({ tenantId: b }, [{ level: 'info', source: 'svc', message: 'a dingo', timestamp: '2026-02-01T10:00:00.000Z' }]);
 
@@ -150,6 +153,9 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('search documents larg
     const search = async (tenantId: string, term: string) =>
       (await logs.list({ tenantId }, { limit: 50, offset: 0, sort: 'timestamp', order: 'asc', search: term })).items.map((l) => l.log_id);
     expect(await search(a, 'numbat')).toEqual([small.log_id]);
+    expect(medium.length).toBeGreaterThan(16_384);
+    expect(await search(a, '"a quoll"')).toEqual([mid.log_id]);
+    expect(await search(a, distinctWords(1_600, 'medium')[0])).toEqual([mid.log_id]);
     expect(await search(b, 'dingo')).toEqual([other.log_id]);
     for (const term of ['bandicoot', words[0], words[20_000]]) expect(await search(a, term)).toEqual([big.log_id]);
     const [row] = await t.asOwner<{ rows: number; bytes: number }>(
