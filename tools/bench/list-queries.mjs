@@ -26,6 +26,7 @@ import {
   withClient,
   serverUrl,
   writeJson,
+  inTurn,
 } from './lib/common.mjs';
 import { WORDS } from './lib/content.mjs';
 import { apiKeyHash, listTracesSql } from './lib/store-sql.mjs';
@@ -37,7 +38,7 @@ const USAGE = `node tools/bench/list-queries.mjs [options]
   --tenants N          tenants (default 4; the first, measured one holds ~55%)
   --agents N           agents per tenant (default 20)
   --days N             started_at spread over the last N days (default 90)
-  --iterations N       measured runs per case, API and SQL alternating (default 50)
+  --iterations N       measured runs per case, API and SQL in turn, each first every other run (default 50)
   --case-seconds N     time budget of one case; at least --min-iterations run (default 40)
   --min-iterations N   (default 3)
   --pages N            pages followed by cursor in the deep cases (default 200)
@@ -385,15 +386,11 @@ function storeQuery(q, cursor) {
 }
 
 async function timeSql(sqlc, tenantId, q, cursor) {
-  // A search first runs TraceStore's probes (timed while captured: they are part of the SQL cost).
+  // TraceStore's statements, each timed as it runs once (probes, page, count), as the API runs them.
   const { probes, page, counts } = await listTracesSql(tenantId, storeQuery(q, cursor), async (text, params) => (await sqlc.query(text, params)).rows);
-  const probeMs = probes.reduce((sum, s) => sum + s.ms, 0);
-  const t0 = performance.now();
-  const rows = await sqlc.query(page.text, page.params);
-  const t1 = performance.now();
-  for (const count of counts) await sqlc.query(count.text, count.params);
-  const t2 = performance.now();
-  return { ms: probeMs + t2 - t0, probeMs, pageMs: t1 - t0, countMs: t2 - t1, ids: rows.rows.slice(0, args.limit).map((r) => r.trace_id) };
+  const sum = (statements) => statements.reduce((total, s) => total + s.ms, 0);
+  const [probeMs, countMs] = [sum(probes), sum(counts)];
+  return { ms: probeMs + page.ms + countMs, probeMs, pageMs: page.ms, countMs, ids: page.rows.slice(0, args.limit).map((r) => r.trace_id) };
 }
 
 async function explain(sqlc, tenantId, q, cursor) {
@@ -431,10 +428,9 @@ async function runCase(c, client, sqlc, tenantId) {
     }
     let cursor = null;
     for (let k = 0; k < (c.pages ?? args.pages); k++) {
-      const res = await client.request('GET', apiPath(q, cursor));
+      const { res, s } = await inTurn(k, () => client.request('GET', apiPath(q, cursor)), () => timeSql(sqlc, tenantId, q, cursor));
       const body = expectStatus(res, 200, c.name);
       api.push(res.ms);
-      const s = await timeSql(sqlc, tenantId, q, cursor);
       sql.push(s.ms);
       sqlProbe.push(s.probeMs);
       sqlPage.push(s.pageMs);
@@ -458,10 +454,9 @@ async function runCase(c, client, sqlc, tenantId) {
   for (let k = 0; k < args.iterations; k++) {
     if (k >= args.minIterations && performance.now() - start > args.caseSeconds * 1000) break;
     const q = c.q(k);
-    const res = await client.request('GET', apiPath(q));
+    const { res, s } = await inTurn(k, () => client.request('GET', apiPath(q)), () => timeSql(sqlc, tenantId, q));
     const body = expectStatus(res, 200, c.name);
     api.push(res.ms);
-    const s = await timeSql(sqlc, tenantId, q);
     sql.push(s.ms);
     sqlProbe.push(s.probeMs);
     sqlPage.push(s.pageMs);

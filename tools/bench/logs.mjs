@@ -35,6 +35,7 @@ import {
   summarize,
   table,
   writeJson,
+  inTurn,
 } from './lib/common.mjs';
 import { rng } from './lib/content.mjs';
 import { systemLogListSql } from './lib/store-sql.mjs';
@@ -355,18 +356,16 @@ async function runCase(c, client, sqlc, tenantId) {
     const got = items.map((i) => i.log_id);
     if (got.length !== ids.length || got.some((id, k) => id !== ids[k])) mismatches++;
   };
-  const one = async (q, cursor) => {
-    const res = await client.request('GET', apiPath(q, cursor));
-    const body = expectStatus(res, 200, c.name);
-    const s = await timeSql(sqlc, tenantId, q, cursor);
-    return { res, body, s };
+  const one = async (q, cursor, k = 0) => {
+    const { res, s } = await inTurn(k, () => client.request('GET', apiPath(q, cursor)), () => timeSql(sqlc, tenantId, q, cursor));
+    return { res, body: expectStatus(res, 200, c.name), s };
   };
   if (c.deep) {
     const q = c.q(0);
     for (let k = 0, cursor = null; k < 3; k++) cursor = (await one(q, cursor)).body.pagination.next_cursor;
     let cursor = null;
     for (let k = 0; k < args.pages; k++) {
-      const { res, body, s } = await one(q, cursor);
+      const { res, body, s } = await one(q, cursor, k);
       api.push(res.ms);
       sql.push(s.ms);
       sqlPage.push(s.pageMs);
@@ -383,7 +382,7 @@ async function runCase(c, client, sqlc, tenantId) {
   for (let k = 0; k < args.iterations; k++) {
     if (k >= args.minIterations && performance.now() - start > args.caseSeconds * 1000) break;
     const q = c.q(k);
-    const { res, body, s } = await one(q);
+    const { res, body, s } = await one(q, undefined, k);
     api.push(res.ms);
     sql.push(s.ms);
     sqlPage.push(s.pageMs);

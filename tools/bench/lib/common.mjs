@@ -497,3 +497,17 @@ export function backendPids(dbName) {
   }
   return out;
 }
+
+/**
+ * The API's request and the bare SQL of the same page, in turn: the API first on even
+ * runs, the SQL first on odd ones. Whichever goes first reads a new page's (or a new
+ * agent's) rows cold and leaves them warm for the other, so a fixed order flatters one.
+ */
+export async function inTurn(k, api, sql) {
+  if (k % 2 === 0) {
+    const res = await api();
+    return { res, s: await sql() };
+  }
+  const s = await sql();
+  return { res: await api(), s };
+}

@@ -94,7 +94,10 @@ export async function listTracesSql(tenantId, query, runQuery = null) {
     !/^\s*SELECT count\(/i.test(text) &&
     /SELECT\s+(\w+\.)?trace_id,\s*(\w+\.)?run_id\b/i.test(text);
   let pageSeen = false;
+  // What each statement took and answered the first time it ran: run again, it would read warm
+  // what the API read cold (a new agent's traces, the next cursor page).
   const times = new Map();
+  const answers = new Map();
   const captured = await capture(
     (store) => store.listTraces(tenantId, query),
     async (text, params) => {
@@ -104,6 +107,7 @@ export async function listTracesSql(tenantId, query, runQuery = null) {
         const t0 = performance.now();
         const rows = await runQuery(text, params);
         times.set(text + JSON.stringify(params), performance.now() - t0);
+        answers.set(text + JSON.stringify(params), rows);
         return rows;
       }
       const after = pageSeen;
@@ -119,7 +123,7 @@ export async function listTracesSql(tenantId, query, runQuery = null) {
   // term: a case repeats its term, so the API plans it once in the case.
   const statements = captured
     .filter((s) => !/^\s*SET LOCAL /i.test(s.text) && !/FROM pg_inherits/i.test(s.text) && !/^\s*EXPLAIN /i.test(s.text))
-    .map((s) => ({ ...s, ms: times.get(s.text + JSON.stringify(s.params)) ?? 0 }));
+    .map((s) => ({ ...s, ms: times.get(s.text + JSON.stringify(s.params)) ?? 0, rows: answers.get(s.text + JSON.stringify(s.params)) }));
   const at = statements.findLastIndex((s) => isPage(s.text));
   const probes = statements.slice(0, Math.max(at, 0));
   // After the page: its count, unless a probe counted (since session 8 a search's walk of the
