@@ -186,6 +186,16 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('ExportJobStore on %s'
     await expect(
       t.db.transaction({ tenantId: tenantA }, (sql) => sql.query(`DELETE FROM export_jobs WHERE job_id = $1`, [job.job_id])),
     ).rejects.toThrow(/permission denied/);
+    // The guards are ENABLE ALWAYS: the owner in replica mode (restore and replication tooling) meets them too.
+    for (const change of [
+      `UPDATE export_files SET content_type = 'text/html' WHERE job_id = '${job.job_id}'`,
+      `UPDATE export_jobs SET content_hash = '${'b'.repeat(64)}' WHERE job_id = '${job.job_id}'`,
+    ]) {
+      await expect(t.asOwner(`DO $$ BEGIN SET LOCAL session_replication_role = replica; ${change}; END $$`)).rejects.toThrow(/Immutable record/);
+    }
+    expect(await t.asOwner(`SELECT content_type, content_hash FROM export_files JOIN export_jobs USING (job_id) WHERE job_id = $1`, [job.job_id])).toEqual([
+      { content_type: 'application/pdf', content_hash: key.content_hash },
+    ]);
   });
 
   it('treats an expired job as gone, renders it afresh when asked again, and purges expired jobs with their files', async () => {

@@ -16,8 +16,15 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('dropping the service\
 
   it('installs the event trigger (the tests migrate as a superuser)', async () => {
     expect(await t.asOwner(`SELECT evtname, evtevent, evtenabled FROM pg_event_trigger WHERE evtname = 'aos_refuse_drop'`)).toEqual([
-      { evtname: 'aos_refuse_drop', evtevent: 'sql_drop', evtenabled: 'O' },
+      { evtname: 'aos_refuse_drop', evtevent: 'sql_drop', evtenabled: 'A' },
     ]);
+  });
+
+  it('refuses it in replica mode too (ENABLE ALWAYS: restore and replication tooling run in it)', async () => {
+    await expect(t.asOwner(`DO $$ BEGIN SET LOCAL session_replication_role = replica; DROP TABLE incidents CASCADE; END $$`)).rejects.toThrow(
+      /is refused/,
+    );
+    expect(await exists('incidents')).toBe(true);
   });
 
   it('refuses DROP TABLE of evidence and service tables even to the owner/superuser', async () => {

@@ -814,6 +814,16 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('TraceStore on %s', (k
       ).rejects.toThrow(/must be owner/);
     });
 
+    it('has every trigger of the schema, and its event trigger, ENABLE ALWAYS (none is off in replica mode)', async () => {
+      const off = await t.asOwner(
+        `SELECT c.relname || '.' || g.tgname AS name FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+         WHERE NOT g.tgisinternal AND g.tgenabled <> 'A'
+         UNION ALL SELECT evtname FROM pg_event_trigger WHERE evtenabled <> 'A'`,
+      );
+      expect(off).toEqual([]);
+      expect((await t.asOwner<{ n: number }>(`SELECT count(*)::int AS n FROM pg_trigger WHERE NOT tgisinternal`))[0].n).toBeGreaterThan(5);
+    });
+
     it('keeps the guards on under session_replication_role = replica', async () => {
       if (kind !== 'postgres') return; // PGlite's single session is covered above
       await expect(

@@ -17,6 +17,7 @@ import { StepSearchByTenant1770300000000 } from './1770300000000-step-search-by-
 import { StepSearchPartitionsReadable1770500000000 } from './1770500000000-step-search-partitions-readable';
 import { SearchIndexBacklog1770600000000 } from './1770600000000-search-index-backlog';
 import { SearchDocumentsInParts1770700000000 } from './1770700000000-search-documents-in-parts';
+import { GuardsAlways1770800000000 } from './1770800000000-guards-always';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   StepSearchPartitionsReadable1770500000000,
   SearchIndexBacklog1770600000000,
   SearchDocumentsInParts1770700000000,
+  GuardsAlways1770800000000,
 ];
