@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTag
 import { TraceStore } from '@aos/traces-store';
 import { CurrentPrincipal, CurrentTenant, type Principal, READERS, Roles, type TenantPrincipal } from '../auth/principal';
 import { UuidParamPipe } from '../http';
-import { LlmRunsListDto, PageQueryDto, StepsPageDto, TraceDetailDto, TraceFiltersDto, VerificationDto } from './llm-runs.dto';
+import { LlmRunsListDto, StepsPageDto, StepsPageQueryDto, TraceDetailDto, TraceFiltersDto, VerificationDto } from './llm-runs.dto';
 import { filtersApplied, pagination, toLlmRunItem, toTraceDetail, toTraceStep } from './llm-runs.presenter';
 
 /** LLM-run reads of spec 4.1–4.3 (viewer, auditor, admin). */
@@ -49,7 +49,7 @@ export class LlmRunsController {
   async steps(
     @CurrentTenant() who: TenantPrincipal,
     @Param('trace_id', UuidParamPipe) traceId: string,
-    @Query() query: PageQueryDto,
+    @Query() query: StepsPageQueryDto,
   ): Promise<StepsPageDto> {
     const limit = query.limit ?? 50;
     const trace = await this.traces.getTrace(who.tenantId, traceId);

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import {
   SORT_ORDERS,
@@ -27,6 +27,12 @@ export class PageQueryDto {
   @IsOptional() @IsString() @MaxLength(1000) cursor?: string;
 
   @ApiPropertyOptional({ enum: SORT_ORDERS, default: 'desc' })
+  @IsOptional() @IsIn(SORT_ORDERS) order?: SortOrder;
+}
+
+/** A trace's steps: paged like every list, but in step order by default. */
+export class StepsPageQueryDto extends OmitType(PageQueryDto, ['order'] as const) {
+  @ApiPropertyOptional({ enum: SORT_ORDERS, default: 'asc', description: 'By step_index.' })
   @IsOptional() @IsIn(SORT_ORDERS) order?: SortOrder;
 }
 
@@ -97,7 +103,7 @@ export class TraceDetailTraceDto {
   @ApiProperty({ format: 'uuid' }) trace_id: string;
   @ApiProperty({ format: 'uuid' }) run_id: string;
   @ApiProperty({ format: 'uuid' }) agent_id: string;
-  @ApiProperty({ nullable: true, type: String }) agent_name: string | null;
+  @ApiPropertyOptional({ description: 'Absent when none was recorded (as every absent field of this panel, spec 11.2).' }) agent_name?: string;
   @ApiProperty({ enum: TRACE_STATUSES }) status: string;
   @ApiProperty({ type: 'integer' }) step_count: number;
   @ApiProperty({ type: 'integer' }) total_tokens: number;

@@ -55,7 +55,7 @@ export function toTraceDetail(trace: TraceSummary, steps: StepSummary[], who: Pr
       trace_id: trace.trace_id,
       run_id: trace.run_id,
       agent_id: trace.agent_id,
-      agent_name: trace.agent_name,
+      agent_name: trace.agent_name ?? undefined,
       status: trace.status,
       step_count: trace.step_count,
       total_tokens: trace.total_tokens,

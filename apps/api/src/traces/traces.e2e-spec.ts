@@ -69,6 +69,8 @@ describe('LLM-run traces over HTTP', () => {
     const next = (await (await e.request('GET', `/api/v1/logs/llm-runs/${trace_id}/steps?limit=2&cursor=${steps.pagination.next_cursor}`)).json()) as any;
     expect(next.items.map((s: any) => s.step_index)).toEqual([2]);
     expect(next.pagination.page).toBe(2);
+    const newestFirst = (await (await e.request('GET', `/api/v1/logs/llm-runs/${trace_id}/steps?order=desc`)).json()) as any;
+    expect(newestFirst.items.map((s: any) => s.step_index)).toEqual([2, 1, 0]);
 
     const verify = (await (await e.request('GET', `/api/v1/logs/llm-runs/${trace_id}/verify`)).json()) as any;
     expect(verify).toMatchObject({ verified: true, content_hash: sealed.content_hash, computed_hash: sealed.content_hash });
@@ -278,6 +280,15 @@ describe('LLM-run traces over HTTP', () => {
     expect(verify.steps.filter((s: any) => !s.ok).map((s: any) => s.step_index)).toEqual([2]);
   });
 
+  it('leaves out what an open trace does not have yet in its detail panel, rather than answering null', async () => {
+    const res = await e.request('POST', '/api/v1/traces', { body: { run_id: randomUUID(), agent_id: randomUUID() } });
+    const { trace_id } = (await res.json()) as { trace_id: string };
+    const { trace } = (await (await e.request('GET', `/api/v1/logs/llm-runs/${trace_id}`)).json()) as any;
+    expect(trace).toMatchObject({ trace_id, status: 'active', step_count: 0 });
+    expect(Object.entries(trace).filter(([, v]) => v === null)).toEqual([]);
+    for (const absent of ['agent_name', 'completed_at', 'content_hash', 'violation_step_index']) expect(trace).not.toHaveProperty(absent);
+  });
+
   it('documents every route in OpenAPI', async () => {
     const doc = (await (await e.request('GET', '/api/docs-json', { key: null })).json()) as any;
     for (const path of [
@@ -296,6 +307,11 @@ describe('LLM-run traces over HTTP', () => {
       expect(doc.paths[path]).toBeDefined();
     }
     expect(doc.components.schemas.StepDto.properties.step_index.type).toBe('integer');
+    // A trace's steps come in step order unless asked otherwise; every other list newest first.
+    const order = (path: string) => doc.paths[path].get.parameters.find((p: any) => p.name === 'order').schema.default;
+    expect([order('/api/v1/logs/llm-runs/{trace_id}/steps'), order('/api/v1/logs/llm-runs')]).toEqual(['asc', 'desc']);
+    // The detail panel leaves an absent field out (spec 11.2), so none it may leave out is required.
+    expect(doc.components.schemas.TraceDetailTraceDto.required).not.toEqual(expect.arrayContaining(['agent_name']));
     // Step content is any JSON value (a string, an array...), not only an object.
     for (const [schema, property] of [['StepDto', 'input_data'], ['TraceStepDto', 'output_data'], ['AuditLogEntryDto', 'details']]) {
       const declared = doc.components.schemas[schema].properties[property];
