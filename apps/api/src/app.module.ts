@@ -56,6 +56,7 @@ export class AppModule {
         EvidencePdfModule.forRoot({
           redisUrl: config.redisUrl,
           queuePrefix: config.queuePrefix,
+          renderer: config.pdfRendering,
           imports: [ExportModule],
           bundleSource: {
             useFactory: (exports: LogExportService, signer: EvidenceSigner): BundleSource => ({

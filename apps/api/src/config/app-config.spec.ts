@@ -19,6 +19,8 @@ describe(loadConfig.name, () => {
     [{ AOS_QUEUE_PREFIX: 'a:b' }, /AOS_QUEUE_PREFIX/],
     [{ DATABASE_APP_URL: 'postgres://a@b/c' }, /DATABASE_APP_URL/],
     [{ AOS_RETENTION_INTERVAL_MS: '-1' }, /AOS_RETENTION_INTERVAL_MS/],
+    [{ AOS_PDF_CONCURRENCY: '0' }, /AOS_PDF_CONCURRENCY/],
+    [{ AOS_PDF_TIMEOUT_MS: '10' }, /AOS_PDF_TIMEOUT_MS/],
   ])('stops on %j with a message naming the setting', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -33,6 +35,15 @@ describe(loadConfig.name, () => {
     expect(loadConfig({}).searchIndexMaxLagSeconds).toBe(60);
     expect(loadConfig({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: '300' }).searchIndexMaxLagSeconds).toBe(300);
     expect(() => loadConfig({ AOS_SEARCH_INDEX_MAX_LAG_SECONDS: 'soon' })).toThrow(/AOS_SEARCH_INDEX_MAX_LAG_SECONDS/);
+  });
+
+  it('renders PDFs in-process (without REDIS_URL) with the settings the worker reads', () => {
+    expect(loadConfig({}).pdfRendering).toEqual({ concurrency: 2, recycleAfter: 100, timeoutMs: 60_000 });
+    expect(loadConfig({ AOS_PDF_CONCURRENCY: '4', AOS_PDF_RECYCLE_AFTER: '10', AOS_PDF_TIMEOUT_MS: '5000' }).pdfRendering).toEqual({
+      concurrency: 4,
+      recycleAfter: 10,
+      timeoutMs: 5000,
+    });
   });
 
   it('never echoes a password from a bad URL', () => {

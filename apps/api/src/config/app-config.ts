@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, SettingsReader } from '@aos/logs-domain';
+import { ConfigError, type PdfRenderingSettings, SettingsReader } from '@aos/logs-domain';
 import { type LedgerSettings, ledgerSettings } from '@aos/ledger';
 
 /**
@@ -26,6 +26,8 @@ export interface AppConfig {
   retentionIntervalMs: number;
   /** How far the search indexes may trail a burst of writes before they index flat out, s; 0: they never yield. */
   searchIndexMaxLagSeconds: number;
+  /** PDF rendering when the jobs run in this process (without REDIS_URL); the worker reads the same settings. */
+  pdfRendering: PdfRenderingSettings;
   /** The tamper-evident ledger: signing key, checkpoint interval and where checkpoints are published. */
   ledger: LedgerSettings;
 }
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLimit: int('AOS_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     retentionIntervalMs: int('AOS_RETENTION_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     searchIndexMaxLagSeconds: read.searchIndexMaxLagSeconds(),
+    pdfRendering: read.pdfRendering(),
     ledger: ledgerSettings(env),
     trustProxy: (str('AOS_TRUST_PROXY') ?? '')
       .split(',')

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { PdfJobQueue, renderEvidenceHtml } from '@aos/evidence-pdf';
+import { PDF_RENDERER_OPTIONS, PdfJobQueue, renderEvidenceHtml } from '@aos/evidence-pdf';
 import { LogExportService } from '@aos/export';
 import { verifySignedBundle } from '@aos/logs-domain';
 import { ExportJobStore, TenantStore } from '@aos/traces-store';
@@ -46,6 +46,10 @@ describe('PDF export jobs over HTTP', () => {
     }
     throw new Error('the job did not finish');
   };
+
+  it('renders with the API\u2019s AOS_PDF_* settings when the jobs run in-process (the worker reads the same)', () => {
+    expect(e.app.get(PDF_RENDERER_OPTIONS)).toEqual({ concurrency: 2, recycleAfter: 100, timeoutMs: 60_000 });
+  });
 
   it('answers the job status, then the PDF with its digest once completed', async () => {
     const trace = await sealedTrace();

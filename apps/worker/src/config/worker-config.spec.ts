@@ -8,6 +8,7 @@ describe(loadWorkerConfig.name, () => {
       queuePrefix: 'aos',
       concurrency: 2,
       recycleAfter: 100,
+      renderTimeoutMs: 60_000,
       lockDurationMs: 30_000,
       logLevel: 'log',
       testRenderDelayMs: 0,

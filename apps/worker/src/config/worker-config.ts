@@ -58,14 +58,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     );
   }
   if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL)');
+  const pdf = read.pdfRendering();
   return {
     databaseUrl,
     databaseAppUrl,
     redisUrl,
     queuePrefix: read.queuePrefix(),
-    concurrency: int('AOS_PDF_CONCURRENCY', 2, 1, 32),
-    recycleAfter: int('AOS_PDF_RECYCLE_AFTER', 100, 1, 100_000),
-    renderTimeoutMs: int('AOS_PDF_TIMEOUT_MS', 60_000, 1_000, 600_000),
+    concurrency: pdf.concurrency,
+    recycleAfter: pdf.recycleAfter,
+    renderTimeoutMs: pdf.timeoutMs,
     lockDurationMs: int('AOS_QUEUE_LOCK_MS', 30_000, 1_000, 600_000),
     stalledIntervalMs: int('AOS_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
     databaseWaitMs: int('AOS_WORKER_DATABASE_WAIT_MS', 60_000, 0, 3_600_000),

@@ -63,4 +63,25 @@ export class SettingsReader {
   searchIndexMaxLagSeconds(name = 'AOS_SEARCH_INDEX_MAX_LAG_SECONDS'): number {
     return this.int(name, 60, 0, 86_400);
   }
+
+  /**
+   * AOS_PDF_CONCURRENCY, AOS_PDF_RECYCLE_AFTER, AOS_PDF_TIMEOUT_MS: PDF rendering
+   * where the jobs run, the worker or (without REDIS_URL) the API alike.
+   */
+  pdfRendering(): PdfRenderingSettings {
+    return {
+      concurrency: this.int('AOS_PDF_CONCURRENCY', 2, 1, 32),
+      recycleAfter: this.int('AOS_PDF_RECYCLE_AFTER', 100, 1, 100_000),
+      timeoutMs: this.int('AOS_PDF_TIMEOUT_MS', 60_000, 1_000, 600_000),
+    };
+  }
+}
+
+export interface PdfRenderingSettings {
+  /** PDF jobs (and Chromium pages) at once. */
+  concurrency: number;
+  /** Renders per Chromium before it is replaced. */
+  recycleAfter: number;
+  /** Longest one render may take, ms. */
+  timeoutMs: number;
 }
