@@ -14,3 +14,4 @@ export * from './lib/checkpoint';
 export * from './lib/dsse';
 export * from './lib/verify-bundle';
 export * from './lib/settings';
+export * from './lib/search-term';

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
-import { compareRfc3339, isRfc3339 } from '@aos/logs-domain';
+import { compareRfc3339, isRfc3339, searchTermProblem } from '@aos/logs-domain';
 
 /** An RFC 3339 timestamp with an explicit offset (`Z` or `±hh:mm`). */
 export function IsRfc3339(options?: ValidationOptions): PropertyDecorator {
@@ -11,6 +11,18 @@ export function IsRfc3339(options?: ValidationOptions): PropertyDecorator {
       propertyName: String(propertyName),
       options: { message: 'must be an RFC 3339 timestamp with an offset, e.g. 2026-01-20T10:15:30.123Z', ...options },
       validator: { validate: (value: unknown) => typeof value === 'string' && isRfc3339(value) },
+    });
+}
+
+/** A full-text search term PostgreSQL can run (logs-domain searchTermProblem: its length, its negations). */
+export function IsSearchTerm(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isSearchTerm',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: (args) => searchTermProblem(String(args.value)) ?? 'must be a search term', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && searchTermProblem(value) === undefined },
     });
 }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import {
+  SEARCH_MAX_LENGTH,
   SORT_ORDERS,
   type SortOrder,
   STEP_LEVELS,
@@ -10,7 +11,7 @@ import {
   type TraceSortField,
   type TraceStatus,
 } from '@aos/logs-domain';
-import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, ToBoolean, ToInteger } from '../common/validators';
+import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, IsSearchTerm, ToBoolean, ToInteger } from '../common/validators';
 import { TraceDto } from '../traces/trace.dto';
 
 export const MAX_LIMIT = 1000;
@@ -59,8 +60,8 @@ export class TraceFiltersDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'started_at < end_time (half-open range).' })
   @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'Full text over step input/output and violation reason (websearch syntax); an id matches ids exactly. Step content is indexed in the background: searchable about a second after its write, or up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS (60 s) during a burst of writes.' })
-  @IsOptional() @IsString() @MaxLength(500) search?: string;
+  @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over step input/output and violation reason (websearch syntax); an id matches ids exactly. Step content is indexed in the background: searchable about a second after its write, or up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS (60 s) during a burst of writes.' })
+  @IsOptional() @IsString() @IsSearchTerm() search?: string;
 
   @ApiPropertyOptional({ enum: TRACE_SORT_FIELDS, default: 'started_at' })
   @IsOptional() @IsIn(TRACE_SORT_FIELDS) sort?: TraceSortField;

@@ -33,12 +33,12 @@ import {
   SYSTEM_LOG_SOURCE_MAX_LENGTH,
   type SystemLogLevel,
   type SystemLogSortField,
+  SEARCH_MAX_LENGTH,
 } from '@aos/logs-domain';
-import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, ToBoolean } from '../common/validators';
+import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, IsSearchTerm, ToBoolean } from '../common/validators';
 import { PageQueryDto, PaginationDto, TraceFiltersDto } from '../llm-runs/llm-runs.dto';
 import { TraceDto } from '../traces/trace.dto';
 
-const SEARCH_MAX_LENGTH = 500;
 
 // ---------------------------------------------------------------- writes
 
@@ -133,7 +133,7 @@ export class SystemLogFiltersDto extends PageQueryDto {
   @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
   @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over message and context (websearch syntax); an id-shaped term also matches log_id, trace_id and request_id exactly. Indexed in the background: searchable about a second after the write, or up to AOS_SEARCH_INDEX_MAX_LAG_SECONDS (60 s) during a burst of writes.' })
-  @IsOptional() @IsString() @MaxLength(SEARCH_MAX_LENGTH) search?: string;
+  @IsOptional() @IsString() @IsSearchTerm() search?: string;
 
   @ApiPropertyOptional({ enum: SYSTEM_LOG_SORT_FIELDS, default: 'timestamp' })
   @IsOptional() @IsIn(SYSTEM_LOG_SORT_FIELDS) sort?: SystemLogSortField;
@@ -166,7 +166,7 @@ export class AuditLogFiltersDto extends PageQueryDto {
   @IsOptional() @IsRfc3339() @IsNotBefore('start_time') end_time?: string;
 
   @ApiPropertyOptional({ maxLength: SEARCH_MAX_LENGTH, description: 'Full text over action and details (websearch syntax); a UUID also matches log_id, actor_id and resource_id exactly.' })
-  @IsOptional() @IsString() @MaxLength(SEARCH_MAX_LENGTH) search?: string;
+  @IsOptional() @IsString() @IsSearchTerm() search?: string;
 
   @ApiPropertyOptional({ enum: AUDIT_LOG_SORT_FIELDS, default: 'timestamp' })
   @IsOptional() @IsIn(AUDIT_LOG_SORT_FIELDS) sort?: AuditLogSortField;

@@ -1,4 +1,4 @@
-import { compareRfc3339, isRfc3339, toCanonicalTimestamp } from './time';
+import { compareRfc3339, isRfc3339, toCanonicalTimestamp, toUtcRfc3339 } from './time';
 
 describe('isRfc3339', () => {
   it.each([
@@ -59,6 +59,15 @@ describe('toCanonicalTimestamp', () => {
   it('normalises any offset and precision to UTC milliseconds', () => {
     expect(toCanonicalTimestamp('2026-01-20T12:15:30.123456+02:00')).toBe('2026-01-20T10:15:30.123Z');
     expect(toCanonicalTimestamp('2026-01-20t10:15:30z')).toBe('2026-01-20T10:15:30.000Z');
+  });
+});
+
+describe('toUtcRfc3339', () => {
+  it('moves any offset PostgreSQL refuses (past ±15:59) to Z, keeping every fraction digit', () => {
+    expect(toUtcRfc3339('2026-03-02T11:59:00.000500+23:59')).toBe('2026-03-01T12:00:00.000500Z');
+    expect(toUtcRfc3339('2025-12-31T20:00:00-16:00')).toBe('2026-01-01T12:00:00Z');
+    expect(toUtcRfc3339('2026-01-01T00:00:00.1z')).toBe('2026-01-01T00:00:00.1Z');
+    expect(() => toUtcRfc3339('yesterday')).toThrow(RangeError);
   });
 });
 

@@ -49,6 +49,19 @@ function daysInMonth(y: number, mo: number): number {
   return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
 }
 
+/**
+ * A valid RFC 3339 timestamp at offset `Z`, its fraction digits kept as written:
+ * the form to hand PostgreSQL, which refuses offsets past ±15:59 that RFC 3339
+ * allows (`+23:59`), while a filter must not lose sub-millisecond digits the way
+ * toCanonicalTimestamp does. Offsets are whole minutes, so the fraction is unmoved.
+ */
+export function toUtcRfc3339(value: string): string {
+  const m = RFC3339.exec(value);
+  if (m === null) throw new RangeError(`invalid timestamp: ${value}`);
+  const whole = new Date(Date.parse(value.toUpperCase().replace(/\.\d+/, ''))).toISOString().slice(0, 19);
+  return `${whole}${m[7] ?? ''}Z`;
+}
+
 /** Normalise an RFC 3339 string (any offset, any precision) to `YYYY-MM-DDTHH:mm:ss.SSSZ`. */
 export function toCanonicalTimestamp(value: string | Date): string {
   const date = typeof value === 'string' ? new Date(value.toUpperCase()) : value;

@@ -1,4 +1,4 @@
-import { ConflictError, type IncidentContext, type JsonValue } from '@aos/logs-domain';
+import { ConflictError, type IncidentContext, type JsonValue, toUtcRfc3339 } from '@aos/logs-domain';
 import type { Database } from './database/database';
 import { iso } from './rows';
 
@@ -59,7 +59,7 @@ export class EvidenceContextStore {
            updated_at = now()
          WHERE incidents.tenant_id = EXCLUDED.tenant_id
          RETURNING incident_id, title, severity, status, opened_at, updated_at`,
-        [incidentId, tenantId, input.title ?? null, input.severity ?? null, input.status ?? null, input.opened_at ?? null],
+        [incidentId, tenantId, input.title ?? null, input.severity ?? null, input.status ?? null, input.opened_at ? toUtcRfc3339(input.opened_at) : null],
       ),
     );
     if (!row) {

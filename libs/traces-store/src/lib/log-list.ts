@@ -1,4 +1,4 @@
-import { isRfc3339, type Page, type PageRequest, SORT_ORDERS, type SortOrder, ValidationError } from '@aos/logs-domain';
+import { isRfc3339, type Page, type PageRequest, searchTermProblem, SORT_ORDERS, type SortOrder, toUtcRfc3339, ValidationError } from '@aos/logs-domain';
 import type { Scope, Sql } from './database/database';
 import { COUNT_CAP, decodeCursor, encodeCursor, type Params } from './pagination';
 
@@ -15,6 +15,8 @@ export function scopeClause(scope: Scope, p: Params): string {
 
 /** A search term as a full-text query: websearch syntax, English stemming (what every search index holds). */
 export function textQuery(p: Params, search: string): string {
+  const problem = searchTermProblem(search);
+  if (problem) throw ValidationError.field('search', problem);
   return `websearch_to_tsquery('english', ${p.add(search)})`;
 }
 
@@ -23,11 +25,11 @@ export function timeRangeClauses(p: Params, column: string, range: { start_time?
   const out: string[] = [];
   if (range.start_time != null) {
     if (!isRfc3339(range.start_time)) throw ValidationError.field('start_time', 'must be an RFC 3339 timestamp with an offset');
-    out.push(`${column} >= ${p.add(range.start_time)}::timestamptz`);
+    out.push(`${column} >= ${p.add(toUtcRfc3339(range.start_time))}::timestamptz`);
   }
   if (range.end_time != null) {
     if (!isRfc3339(range.end_time)) throw ValidationError.field('end_time', 'must be an RFC 3339 timestamp with an offset');
-    out.push(`${column} < ${p.add(range.end_time)}::timestamptz`);
+    out.push(`${column} < ${p.add(toUtcRfc3339(range.end_time))}::timestamptz`);
   }
   return out;
 }
@@ -120,7 +122,7 @@ export async function readPage<S extends string>(sql: Sql, spec: ListSpec<S>): P
     const valid = isTimestampSort(spec) ? typeof c.value === 'string' && isRfc3339(c.value) : typeof c.value === 'number';
     if (!valid) throw ValidationError.field('cursor', 'is not a cursor issued by this API');
     // bigint holds any safe integer; compared with an integer column it still uses its index.
-    const value = `${p.add(c.value)}::${isTimestampSort(spec) ? 'timestamptz' : 'bigint'}`;
+    const value = isTimestampSort(spec) ? `${p.add(toUtcRfc3339(c.value as string))}::timestamptz` : `${p.add(c.value)}::bigint`;
     keyset.push(`(${column(spec, sort)}, ${id}) ${order === 'asc' ? '>' : '<'} (${value}, ${p.add(c.id)}::uuid)`);
     position = c.position;
   }

@@ -33,7 +33,7 @@ export function decodeCursor(cursor: string, sort: string, order: 'asc' | 'desc'
     // Numeric sort columns hold integers: anything else would reach PostgreSQL as a cast error.
     (typeof parsed[2] !== 'string' && !Number.isSafeInteger(parsed[2])) ||
     typeof parsed[3] !== 'string' ||
-    !/^[0-9a-f-]{36}$/i.test(parsed[3]) ||
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(parsed[3]) ||
     !Number.isSafeInteger(parsed[4]) ||
     parsed[4] < 0
   ) {

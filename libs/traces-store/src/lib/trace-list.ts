@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import {
   isRfc3339,
+  toUtcRfc3339,
   type Page,
   type SortOrder,
   type TraceFilters,
@@ -10,7 +11,7 @@ import {
   TRACE_SORT_FIELDS,
 } from '@aos/logs-domain';
 import type { Database, Sql } from './database/database';
-import { checkSort, finishPage, type ListSpec, type PageCount, type PageRead, pageOf, readPage, textQuery } from './log-list';
+import { checkSort, finishPage, type ListSpec, type PageCount, type PageRead, pageOf, readPage, textQuery, timeRangeClauses } from './log-list';
 import { COUNT_CAP, decodeCursor, Params } from './pagination';
 import { toTrace, TRACE_COLUMNS } from './rows';
 
@@ -329,10 +330,11 @@ export class TraceList {
     // readPage checks the cursor (and refuses a bad one); here it only bounds the window.
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort, query.order) : undefined;
     if (cursor && (typeof cursor.value !== 'string' || !isRfc3339(cursor.value))) return undefined;
+    const after = cursor && toUtcRfc3339(cursor.value as string);
     for (let k = Math.min(this.searchWindowFirst, this.searchWindowMax); ; ) {
       const e = new Params();
       const ahead = traceFilterClauses(e, tenantId, { ...query, search: undefined });
-      if (cursor) ahead.push(`(t.started_at, t.trace_id) ${desc ? '<' : '>'} (${e.add(cursor.value)}::timestamptz, ${e.add(cursor.id)}::uuid)`);
+      if (cursor) ahead.push(`(t.started_at, t.trace_id) ${desc ? '<' : '>'} (${e.add(after)}::timestamptz, ${e.add(cursor.id)}::uuid)`);
       const [{ edge, n }] = await sql.query<{ edge: Date | null; n: number }>(
         `SELECT ${desc ? 'min' : 'max'}(w.started_at) AS edge, count(*)::int AS n FROM (
            SELECT t.started_at FROM aos_traces t WHERE ${ahead.join(' AND ')}
@@ -344,7 +346,7 @@ export class TraceList {
       const where = traceFilterClauses(p, tenantId, { ...query, search: undefined });
       const far = p.add(edge);
       where.push(`t.started_at ${desc ? '>=' : '<='} ${far}`);
-      const near = cursor ? ` AND x.started_at ${desc ? '<=' : '>='} ${p.add(cursor.value)}::timestamptz` : '';
+      const near = cursor ? ` AND x.started_at ${desc ? '<=' : '>='} ${p.add(after)}::timestamptz` : '';
       const q = textQuery(p, query.search!);
       where.push(
         `(t.trace_id = ANY(ARRAY(SELECT x.trace_id FROM aos_step_search x WHERE x.tenant_id = ${p.add(tenantId)}
@@ -563,8 +565,7 @@ export function traceFilterClauses(p: Params, tenantId: string, f: TraceFilters,
   if (f.has_violation === true) where.push(`t.violation_step_index IS NOT NULL`);
   if (f.has_violation === false) where.push(`t.violation_step_index IS NULL`);
   if (f.policy_id) where.push(`t.violation_policy_id = ${p.add(f.policy_id)}`);
-  if (f.start_time) where.push(`t.started_at >= ${p.add(f.start_time)}`);
-  if (f.end_time) where.push(`t.started_at < ${p.add(f.end_time)}`);
+  where.push(...timeRangeClauses(p, 't.started_at', f));
   if (f.search) where.push(traceSearchClause(p, tenantId, f.search, search));
   return where;
 }
