@@ -85,6 +85,14 @@ describe(SearchIndexer.name, () => {
     expect(empty.limits).toEqual([]);
   });
 
+  it('catchUp() answers false at its deadline even while one indexing call runs far longer', async () => {
+    const { db } = fakeDatabase({ oldest_age_ms: 5_000, newest_age_ms: 5_000 }, 2_000);
+    const indexer = new TestIndexer(db, { maxLagMs: 60_000 });
+    const started = performance.now();
+    expect(await indexer.catchUp(100)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it('drain() empties the queue flat out whatever the pace; a share of 0 is refused', async () => {
     const { db, limits } = fakeDatabase({ oldest_age_ms: 100, newest_age_ms: 10 }, 1, 250);
     const indexer = new TestIndexer(db, {});

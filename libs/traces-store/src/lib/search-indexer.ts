@@ -111,8 +111,14 @@ export abstract class SearchIndexer {
       // (Less 1 ms: `queued_at` is rounded to the millisecond, up as well as down.)
       if (b?.oldest_age_ms == null || b.oldest_age_ms < waited - 1) return true;
       if (waited > timeoutMs) return false;
+      // The deadline holds even while one call runs long (a huge document): the call goes on.
+      const call = this.runOnce();
+      call.catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<number>((r) => (timer = setTimeout(() => r(-1), timeoutMs - waited + 1)));
+      const indexed = await Promise.race([call, deadline]).finally(() => clearTimeout(timer));
       // None taken: another indexer holds them (SKIP LOCKED); its call ends soon.
-      if ((await this.runOnce()) === 0) await new Promise((r) => setTimeout(r, 20));
+      if (indexed === 0) await new Promise((r) => setTimeout(r, 20));
     }
   }
 
