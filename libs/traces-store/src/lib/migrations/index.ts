@@ -18,6 +18,7 @@ import { StepSearchPartitionsReadable1770500000000 } from './1770500000000-step-
 import { SearchIndexBacklog1770600000000 } from './1770600000000-search-index-backlog';
 import { SearchDocumentsInParts1770700000000 } from './1770700000000-search-documents-in-parts';
 import { GuardsAlways1770800000000 } from './1770800000000-guards-always';
+import { SearchChunksLinear1770900000000 } from './1770900000000-search-chunks-linear';
 
 /** Every migration, in order. Run on start and by `npm run migrate`. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   SearchIndexBacklog1770600000000,
   SearchDocumentsInParts1770700000000,
   GuardsAlways1770800000000,
+  SearchChunksLinear1770900000000,
 ];
