@@ -10,6 +10,9 @@ for (const [alias, [target]] of Object.entries(paths)) {
 
 module.exports = {
   testEnvironment: 'node',
+  // Tests and hooks against real services: closing an app waits for its indexers' running
+  // call, which on two busy cores took longer than Jest's 5 s default.
+  testTimeout: 30_000,
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/src/**/*.integration-spec.ts', '<rootDir>/src/**/*.e2e-spec.ts'],
   transform: {
     '^.+\\.(t|j|mj)s$': [
