@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
 import { type ComplianceProfile, ManualClock, type NewStep, NotFoundError, ValidationError } from '@aos/logs-domain';
 import { AuditLogStore, RetentionStore, SystemLogStore, TenantStore, TraceStore } from '@aos/traces-store';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '@aos/traces-store/testing';
@@ -233,6 +234,30 @@ describe.each<TestDatabaseKind>(['postgres', 'embedded'])('RetentionService with
     expect(await auditRows(idle, 'retention_purged')).toEqual([]);
     expect(await auditRows(idle, 'retention_purge_started')).toEqual([]);
   });
+
+  (kind === 'postgres' ? it : it.skip)('runs purges asked at once one after another, so that waiting for a lock holds one connection, not one each', async () => {
+    const tenantId = await newTenant();
+    await t.setDatabaseClock(clock.now());
+    // A hold being placed holds the tenant's purge lock: every purge batch waits for it.
+    const holder = new Client({ connectionString: t.ownerUrl! });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('aos.retention.purge/' || $1::text, 0))`, [tenantId]);
+      const purges = Array.from({ length: 4 }, () => service.purge({ tenantId, actor: admin }));
+      const waiting = async () =>
+        Number((await holder.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows[0].n);
+      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await waiting()).toBe(1);
+      await holder.query('COMMIT');
+      const reports = await Promise.all(purges);
+      expect(reports.map((r) => r.tenants[0].tenant_id)).toEqual([tenantId, tenantId, tenantId, tenantId]);
+      expect(await auditRows(tenantId, 'retention_purged')).toHaveLength(4);
+    } finally {
+      await holder.end();
+    }
+  }, 60_000);
 
   it('writes the purge\u2019s intent row before deleting, and the result row names it', async () => {
     const tenantId = await newTenant();

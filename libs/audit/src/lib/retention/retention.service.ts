@@ -134,6 +134,13 @@ export class RetentionService {
   private readonly pace: boolean;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly monotonic: () => number;
+  /**
+   * Purges of this process run one after another. Each waits for its locks (a hold,
+   * a running step-search indexer call) inside a transaction, holding a pool
+   * connection: ten purges asked at once behind a long indexer call took every
+   * connection of the pool, and the API stopped answering. Waiting here holds none.
+   */
+  private purges: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(RetentionStore) private readonly store: RetentionStore,
@@ -201,9 +208,16 @@ export class RetentionService {
    * Purges what has expired at `now` (default: the clock): per tenant, per type
    * and level, in bounded batches until nothing expired is left. A dry run
    * reports what would go and changes nothing. A scheduled run over every tenant
-   * carries on past a tenant that fails (reported with `error`).
+   * carries on past a tenant that fails (reported with `error`). One purge of this
+   * process runs at a time; the others wait their turn (see `purges`).
    */
-  async purge(options: PurgeOptions = {}): Promise<PurgeReport> {
+  purge(options: PurgeOptions = {}): Promise<PurgeReport> {
+    const run = this.purges.then(() => this.purgeNow(options));
+    this.purges = run.catch(() => undefined);
+    return run;
+  }
+
+  private async purgeNow(options: PurgeOptions): Promise<PurgeReport> {
     const now = options.now ?? this.clock.now();
     const dryRun = options.dryRun === true;
     const reports: TenantPurgeReport[] = [];
