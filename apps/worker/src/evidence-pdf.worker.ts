@@ -46,7 +46,7 @@ export class EvidencePdfWorker implements OnApplicationBootstrap, OnModuleDestro
     this.worker = new Worker<EvidencePdfPayload, EvidencePdfResult>(EVIDENCE_PDF_QUEUE, (job) => this.process(job), {
       connection: this.connection,
       prefix: c.queuePrefix,
-      concurrency: c.concurrency,
+      concurrency: c.pdfRendering.concurrency,
       lockDuration: c.lockDurationMs,
       stalledInterval: c.stalledIntervalMs,
       // A job may lose its worker twice (crash, OOM kill, deploy) before it counts as failed.
@@ -61,7 +61,7 @@ export class EvidencePdfWorker implements OnApplicationBootstrap, OnModuleDestro
     this.timer = setInterval(() => void this.reconcile(), RECONCILE_INTERVAL_MS);
     this.timer.unref();
     this.logger.log(
-      `Processing queue ${EVIDENCE_PDF_QUEUE} (prefix ${c.queuePrefix}), concurrency ${c.concurrency}, Chromium recycled every ${c.recycleAfter} renders`,
+      `Processing queue ${EVIDENCE_PDF_QUEUE} (prefix ${c.queuePrefix}), concurrency ${c.pdfRendering.concurrency}, Chromium recycled every ${c.pdfRendering.recycleAfter} renders`,
     );
   }
 

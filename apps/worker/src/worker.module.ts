@@ -27,7 +27,7 @@ export class WorkerModule {
           databaseAppUrl: config.databaseAppUrl,
           // The API owns migrations; main.ts waits until they have run.
           migrate: false,
-          poolSize: config.concurrency + 2,
+          poolSize: config.pdfRendering.concurrency + 2,
           ledger: config.ledger.enabled,
           searchIndexMaxLagSeconds: config.searchIndexMaxLagSeconds,
         }),
@@ -40,7 +40,7 @@ export class WorkerModule {
         // The retention purge (a BullMQ repeatable job) audits each tenant purge.
         RetentionModule.forRoot(),
         EvidencePdfModule.forWorker({
-          renderer: { concurrency: config.concurrency, recycleAfter: config.recycleAfter, timeoutMs: config.renderTimeoutMs },
+          renderer: config.pdfRendering,
           imports: [ExportModule],
           bundleSource: {
             useFactory: (exports: LogExportService, signer: EvidenceSigner): BundleSource => {

@@ -27,18 +27,17 @@ import {
   CORRELATION_ID_MAX_LENGTH,
   type JsonValue,
   MAX_SYSTEM_LOGS_PER_BATCH,
+  SEARCH_MAX_LENGTH,
   SYSTEM_LOG_LEVELS,
   SYSTEM_LOG_MESSAGE_MAX_LENGTH,
   SYSTEM_LOG_SORT_FIELDS,
   SYSTEM_LOG_SOURCE_MAX_LENGTH,
   type SystemLogLevel,
   type SystemLogSortField,
-  SEARCH_MAX_LENGTH,
 } from '@aos/logs-domain';
 import { ANY_JSON_SCHEMA, IsNotBefore, IsRfc3339, IsSearchTerm, ToBoolean } from '../common/validators';
 import { PageQueryDto, PaginationDto, TraceFiltersDto } from '../llm-runs/llm-runs.dto';
 import { TraceDto } from '../traces/trace.dto';
-
 
 // ---------------------------------------------------------------- writes
 

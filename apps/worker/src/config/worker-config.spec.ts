@@ -6,9 +6,7 @@ describe(loadWorkerConfig.name, () => {
       redisUrl: undefined,
       databaseUrl: undefined,
       queuePrefix: 'aos',
-      concurrency: 2,
-      recycleAfter: 100,
-      renderTimeoutMs: 60_000,
+      pdfRendering: { concurrency: 2, recycleAfter: 100, timeoutMs: 60_000 },
       lockDurationMs: 30_000,
       logLevel: 'log',
       testRenderDelayMs: 0,
@@ -31,7 +29,7 @@ describe(loadWorkerConfig.name, () => {
       AOS_QUEUE_LOCK_MS: '2000',
       LOG_LEVEL: 'warning',
     });
-    expect(c).toMatchObject({ queuePrefix: 'run-42', concurrency: 4, recycleAfter: 10, lockDurationMs: 2000, logLevel: 'warn' });
+    expect(c).toMatchObject({ queuePrefix: 'run-42', pdfRendering: { concurrency: 4, recycleAfter: 10 }, lockDurationMs: 2000, logLevel: 'warn' });
   });
 
   it('requires DATABASE_URL with REDIS_URL: the worker must reach the API\'s database', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, SettingsReader } from '@aos/logs-domain';
+import { ConfigError, type PdfRenderingSettings, SettingsReader } from '@aos/logs-domain';
 import { type LedgerSettings, ledgerSettings } from '@aos/ledger';
 
 /**
@@ -14,12 +14,8 @@ export interface WorkerConfig {
   redisUrl?: string;
   /** BullMQ key prefix; the API must use the same (default `aos`). */
   queuePrefix: string;
-  /** PDF jobs (and Chromium pages) at once per worker. */
-  concurrency: number;
-  /** Renders per Chromium before it is replaced. */
-  recycleAfter: number;
-  /** Longest one render may take, ms. */
-  renderTimeoutMs: number;
+  /** PDF jobs (and Chromium pages) at once, renders per Chromium, longest render (the API reads the same). */
+  pdfRendering: PdfRenderingSettings;
   /** BullMQ job lock, ms: a job whose worker died is taken up again once its lock expires. */
   lockDurationMs: number;
   /** How often BullMQ looks for jobs whose worker died, ms. */
@@ -58,15 +54,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     );
   }
   if (databaseAppUrl && !databaseUrl) throw new ConfigError('DATABASE_APP_URL needs DATABASE_URL (the owner URL)');
-  const pdf = read.pdfRendering();
   return {
     databaseUrl,
     databaseAppUrl,
     redisUrl,
     queuePrefix: read.queuePrefix(),
-    concurrency: pdf.concurrency,
-    recycleAfter: pdf.recycleAfter,
-    renderTimeoutMs: pdf.timeoutMs,
+    pdfRendering: read.pdfRendering(),
     lockDurationMs: int('AOS_QUEUE_LOCK_MS', 30_000, 1_000, 600_000),
     stalledIntervalMs: int('AOS_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
     databaseWaitMs: int('AOS_WORKER_DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
